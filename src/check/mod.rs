@@ -1,0 +1,104 @@
+//! The rules `ocp check` runs over a loaded [`Package`]. Each rule module looks at one
+//! concern and pushes [`Diagnostic`]s; none of them print or stop at the first problem.
+//! `ocp build` runs the same rules and refuses to build while any error remains.
+
+pub mod codes;
+mod consistency;
+mod driver;
+mod files;
+mod pyproject_rules;
+mod secrets;
+mod spec_rules;
+
+use crate::diagnostics::{Diagnostic, Severity};
+use crate::model::{ComponentName, PackageName, PackageVersion};
+use crate::package::Package;
+
+/// The Osiris release whose spec schema ocp validates against.
+pub const OSIRIS_SCHEMA_VERSION: &str = "0.5.7";
+
+/// The entry-point group that Osiris discovers components through.
+pub const ENTRY_POINT_GROUP: &str = "osiris.components";
+
+/// The outcome of checking one package.
+#[derive(Debug)]
+pub struct Report {
+    pub diagnostics: Vec<Diagnostic>,
+    /// What the package is, as far as it could be read (for summaries and JSON output).
+    pub summary: PackageSummary,
+}
+
+/// Name, version and components, when they could be read.
+#[derive(Debug, Default, Clone)]
+pub struct PackageSummary {
+    pub name: Option<PackageName>,
+    pub version: Option<PackageVersion>,
+    pub components: Vec<ComponentName>,
+}
+
+impl Report {
+    pub fn error_count(&self) -> usize {
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count()
+    }
+
+    pub fn warning_count(&self) -> usize {
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Warning)
+            .count()
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.error_count() > 0
+    }
+}
+
+/// Runs every rule over the package.
+pub fn check(package: &Package) -> Report {
+    let mut diagnostics = package.load_problems.clone();
+    files::check(package, &mut diagnostics);
+    spec_rules::check(package, &mut diagnostics);
+    pyproject_rules::check(package, &mut diagnostics);
+    consistency::check(package, &mut diagnostics);
+    driver::check(package, &mut diagnostics);
+    secrets::check(package, &mut diagnostics);
+    sort(package, &mut diagnostics);
+    Report {
+        diagnostics,
+        summary: summarize(package),
+    }
+}
+
+fn sort(package: &Package, diagnostics: &mut [Diagnostic]) {
+    let position = |d: &Diagnostic| -> (String, usize) {
+        match &d.location {
+            Some(location) => (
+                location.file.clone(),
+                location.span.as_ref().map_or(0, |s| s.start),
+            ),
+            None => (String::new(), 0),
+        }
+    };
+    let _ = package;
+    diagnostics.sort_by(|a, b| position(a).cmp(&position(b)).then(a.code.cmp(b.code)));
+}
+
+fn summarize(package: &Package) -> PackageSummary {
+    let pyproject = package.pyproject.as_ref();
+    PackageSummary {
+        name: pyproject
+            .and_then(|p| p.project_string("name"))
+            .and_then(|n| n.value.parse().ok()),
+        version: pyproject
+            .and_then(|p| p.project_string("version"))
+            .and_then(|v| v.value.parse().ok()),
+        components: package
+            .specs
+            .iter()
+            .filter_map(|spec| spec.yaml.value.get("name")?.as_str()?.parse().ok())
+            .collect(),
+    }
+}

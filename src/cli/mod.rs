@@ -1,0 +1,123 @@
+//! The command line: clap definitions and dispatch. Each command file turns its flags into
+//! an ops `*Opts` struct and calls one ops function; this file owns the global flags, the
+//! shell, and the mapping of errors to exit codes.
+
+mod build;
+mod check;
+
+mod new;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::shell::{ColorChoice, Shell, Verbosity};
+
+const AFTER_HELP: &str = "\
+Exit status:
+  0  success
+  1  the input or the environment was wrong (the message says what and where)
+  2  ocp itself failed (please report it)
+
+Environment:
+  NO_COLOR         disable colors when set to any non-empty value
+  SOURCE_DATE_EPOCH  timestamp written into built tarballs (default: a fixed date)";
+
+/// The package manager and build toolchain for Osiris Component Packages.
+#[derive(Debug, Parser)]
+#[command(name = "ocp", version, about, after_help = AFTER_HELP, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+
+    /// Print only errors
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+
+    /// Print notes about what ocp decided and why
+    #[arg(short, long, global = true)]
+    verbose: bool,
+
+    /// When to color output
+    #[arg(long, global = true, value_enum, default_value_t = ColorArg::Auto, value_name = "WHEN")]
+    color: ColorArg,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Machine-readable or human output, for commands that report results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Format {
+    /// Human-readable text
+    #[default]
+    Human,
+    /// One JSON document on stdout (schemas in `schemas/`)
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    New(new::NewArgs),
+    Init(new::InitArgs),
+    Check(check::CheckArgs),
+    Build(build::BuildArgs),
+}
+
+/// Parses the command line, runs the command and returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let code = match error.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
+                _ => 1,
+            };
+            // clap prints to the right stream itself; a closed pipe is not worth reporting.
+            let _ = error.print();
+            return ExitCode::from(code);
+        }
+    };
+    let verbosity = if cli.quiet {
+        Verbosity::Quiet
+    } else if cli.verbose {
+        Verbosity::Verbose
+    } else {
+        Verbosity::Normal
+    };
+    let color = match cli.color {
+        ColorArg::Auto if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) => {
+            ColorChoice::Never
+        }
+        ColorArg::Auto => ColorChoice::Auto,
+        ColorArg::Always => ColorChoice::Always,
+        ColorArg::Never => ColorChoice::Never,
+    };
+    let mut shell = Shell::new(verbosity, color);
+    match run(cli.command, &mut shell) {
+        Ok(code) => code,
+        Err(error) => report(&mut shell, &error),
+    }
+}
+
+fn run(command: Command, shell: &mut Shell) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::New(args) => new::run_new(args, shell),
+        Command::Init(args) => new::run_init(args, shell),
+        Command::Check(args) => check::run(args, shell),
+        Command::Build(args) => build::run(args, shell),
+    }
+}
+
+fn report(shell: &mut Shell, error: &anyhow::Error) -> ExitCode {
+    if crate::error::is_broken_pipe(error) {
+        return ExitCode::SUCCESS;
+    }
+    let (message, causes) = crate::error::message_and_causes(error);
+    let _ = shell.error(message, &causes, crate::error::find_help(error));
+    ExitCode::from(crate::error::exit_code_for(error))
+}

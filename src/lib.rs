@@ -1,0 +1,45 @@
+//! `ocp`: the package manager and build toolchain for Osiris Component Packages (OCPs).
+//!
+//! # Architecture
+//!
+//! Dependencies point one way: `cli -> ops -> domain -> model`. A module may use the modules
+//! to its right, never those to its left.
+//!
+//! - [`cli`]: clap definitions, one file per command. Turns flags into a plain `*Opts`
+//!   struct, resolves settings once, calls one function in [`ops`], renders the result through
+//!   the [`shell::Shell`], and maps errors to exit codes. Nothing else knows about clap.
+//! - [`ops`]: one function per user-facing operation (`new`, `check`, `build`). Orchestrates
+//!   domain modules and reports status lines through the shell it is given.
+//! - domain modules, which never print and never know the CLI:
+//!   - [`package`]: reads a package directory (pyproject.toml, spec.yaml, Python sources)
+//!     into located models, so every finding can point at `file:line:column`;
+//!   - [`check`]: the rules that `ocp check` runs over a loaded package, producing
+//!     [`diagnostics::Diagnostic`]s with stable codes;
+//!   - [`build`]: file selection, PKG-INFO and the `ocp.json` manifest, and the reproducible
+//!     tarball writer;
+//!   - [`scaffold`]: the templates embedded from `templates/` and their rendering;
+//!   - [`schemas`]: the JSON schemas embedded from `schemas/`.
+//! - [`model`]: newtypes for the nouns (`ComponentName`, `PackageName`, `PackageVersion`,
+//!   `OsirisRange`, `Checksum`). Parsed at the edge; the rest of the code cannot hold an
+//!   invalid one.
+//! - [`diagnostics`]: the finding model shared by the domain modules and its rendering
+//!   (rustc-style text through `annotate-snippets`, or JSON).
+//! - [`shell`]: the one output object (verbosity, color, status lines on stderr, data on
+//!   stdout).
+//! - [`error`]: help lines, the bug marker and exit codes, usable from every layer.
+//! - [`fsutil`]: atomic writes and other filesystem helpers.
+
+#![warn(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod build;
+pub mod check;
+pub mod cli;
+pub mod diagnostics;
+pub mod error;
+pub mod fsutil;
+pub mod model;
+pub mod ops;
+pub mod package;
+pub mod scaffold;
+pub mod schemas;
+pub mod shell;

@@ -1,0 +1,11 @@
+//! Newtypes for the nouns of ocp. Each is parsed once, at the edge, with an error that states
+//! the rule; code that holds one can rely on it being valid. This module depends on nothing
+//! else in the crate.
+
+mod checksum;
+mod names;
+mod version;
+
+pub use checksum::Checksum;
+pub use names::{ComponentName, ImportName, NameError, PackageName};
+pub use version::{PackageVersion, VersionError, semver_to_pep440};

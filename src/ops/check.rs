@@ -1,0 +1,122 @@
+//! `ocp check`: load a package, run every rule, and report.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::check::{self, Report};
+use crate::diagnostics::{self, JsonDiagnostic, Severity};
+use crate::package::Package;
+use crate::shell::{Shell, Verbosity};
+
+/// What `ocp check` was asked to do.
+#[derive(Debug, Clone)]
+pub struct CheckOpts {
+    pub path: PathBuf,
+}
+
+/// Loads the package at `opts.path` and checks it.
+pub fn check(opts: &CheckOpts) -> anyhow::Result<(Package, Report)> {
+    let package = Package::load(&opts.path)?;
+    let report = check::check(&package);
+    Ok((package, report))
+}
+
+/// Prints every finding, rustc style, on stderr (warnings are hidden with `-q`).
+pub fn print_diagnostics(
+    shell: &mut Shell,
+    package: &Package,
+    report: &Report,
+) -> std::io::Result<()> {
+    let color = shell.err_supports_color();
+    for diagnostic in &report.diagnostics {
+        let text = diagnostics::render(diagnostic, &package.sources, color);
+        match diagnostic.severity {
+            Severity::Error => shell.print_err_block_always(&format!("{text}\n"))?,
+            Severity::Warning => shell.print_err_block(&format!("{text}\n"))?,
+        }
+    }
+    Ok(())
+}
+
+/// A one-line description of the package for status lines: `shopify-osiris v1.0.0`.
+pub fn describe(package: &Package, report: &Report) -> String {
+    match (&report.summary.name, &report.summary.version) {
+        (Some(name), Some(version)) => format!("{name} v{version}"),
+        (Some(name), None) => name.to_string(),
+        _ => format!("`{}`", package.root.display()),
+    }
+}
+
+/// `N errors and M warnings`, with singulars.
+pub fn count_text(report: &Report) -> String {
+    let plural = |n: usize, word: &str| {
+        if n == 1 {
+            format!("1 {word}")
+        } else {
+            format!("{n} {word}s")
+        }
+    };
+    format!(
+        "{} and {}",
+        plural(report.error_count(), "error"),
+        plural(report.warning_count(), "warning")
+    )
+}
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    format_version: u32,
+    package: JsonPackage,
+    summary: JsonSummary,
+    diagnostics: Vec<JsonDiagnostic<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonPackage {
+    path: String,
+    name: Option<String>,
+    version: Option<String>,
+    components: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct JsonSummary {
+    errors: usize,
+    warnings: usize,
+    ok: bool,
+}
+
+/// The report as the JSON document described by `schemas/check-report.schema.json`.
+pub fn to_json(path: &Path, package: &Package, report: &Report) -> serde_json::Result<String> {
+    let document = JsonReport {
+        format_version: 1,
+        package: JsonPackage {
+            path: path.display().to_string(),
+            name: report.summary.name.as_ref().map(ToString::to_string),
+            version: report.summary.version.as_ref().map(ToString::to_string),
+            components: report
+                .summary
+                .components
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+        },
+        summary: JsonSummary {
+            errors: report.error_count(),
+            warnings: report.warning_count(),
+            ok: !report.has_errors(),
+        },
+        diagnostics: report
+            .diagnostics
+            .iter()
+            .map(|d| JsonDiagnostic::new(d, &package.sources))
+            .collect(),
+    };
+    serde_json::to_string_pretty(&document)
+}
+
+/// Whether the shell would show warnings (used to tailor the summary line).
+pub fn shows_warnings(shell: &Shell) -> bool {
+    shell.verbosity() >= Verbosity::Normal
+}

@@ -1,0 +1,7 @@
+//! One function per user-facing operation. An operation takes a plain `*Opts` struct (already
+//! resolved from flags, environment and config by the CLI) and the [`Shell`](crate::shell::Shell)
+//! for status lines, calls the domain modules, and returns a result the CLI renders.
+
+pub mod build;
+pub mod check;
+pub mod new;

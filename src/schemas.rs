@@ -1,0 +1,46 @@
+//! The JSON schemas embedded from `schemas/`: the Osiris spec schema ocp validates against,
+//! and the schemas of ocp's own documents (`ocp.json`, `ocp check --format json`).
+
+use std::sync::LazyLock;
+
+use jsonschema::Validator;
+
+/// The spec schema that Osiris 0.5.7 ships and enforces, byte for byte.
+pub const OSIRIS_0_5_7_SPEC: &str = include_str!("../schemas/osiris-0.5.7/spec.schema.json");
+/// The schema of the `ocp.json` manifest inside every built package.
+pub const MANIFEST: &str = include_str!("../schemas/ocp-manifest.schema.json");
+/// The schema of `ocp check --format json`.
+pub const CHECK_REPORT: &str = include_str!("../schemas/check-report.schema.json");
+/// The schema of `ocp build --format json`.
+pub const BUILD_REPORT: &str = include_str!("../schemas/build-report.schema.json");
+
+static OSIRIS_SPEC_VALIDATOR: LazyLock<Result<Validator, String>> =
+    LazyLock::new(|| compile(OSIRIS_0_5_7_SPEC));
+
+fn compile(text: &str) -> Result<Validator, String> {
+    let schema: serde_json::Value =
+        serde_json::from_str(text).map_err(|error| error.to_string())?;
+    jsonschema::draft202012::new(&schema).map_err(|error| error.to_string())
+}
+
+/// The compiled Osiris 0.5.7 spec schema. An error here is a defect in ocp's own build.
+pub fn osiris_spec_validator() -> Result<&'static Validator, String> {
+    OSIRIS_SPEC_VALIDATOR.as_ref().map_err(Clone::clone)
+}
+
+/// Compiles one of ocp's own embedded schemas (used by tests and `--format json` consumers).
+pub fn compile_embedded(text: &str) -> Result<Validator, String> {
+    compile(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_embedded_schema_compiles() {
+        for text in [OSIRIS_0_5_7_SPEC, MANIFEST, CHECK_REPORT, BUILD_REPORT] {
+            compile(text).expect("schema compiles");
+        }
+    }
+}
