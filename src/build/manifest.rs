@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::check::ENTRY_POINT_GROUP;
-use crate::model::{PackageName, PackageVersion};
+use crate::model::{PackageName, PackageVersion, format_specifiers};
 use crate::package::Package;
 use crate::package::pyproject::Pyproject;
 
@@ -104,7 +104,7 @@ pub(super) fn build(
         };
         let normalized = requirement.name.as_ref().to_owned();
         let specifiers = match &requirement.version_or_url {
-            Some(VersionOrUrl::VersionSpecifier(specifiers)) => specifiers.to_string(),
+            Some(VersionOrUrl::VersionSpecifier(specifiers)) => format_specifiers(specifiers),
             _ => String::new(),
         };
         if normalized == OSIRIS_DISTRIBUTION {

@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::codes;
 use super::pyproject_rules::osiris_requirement;
 use crate::diagnostics::Diagnostic;
-use crate::model::{PackageName, PackageVersion, semver_to_pep440};
+use crate::model::{PackageName, PackageVersion, format_specifiers, semver_to_pep440};
 use crate::package::Package;
 
 const FILE: &str = "pyproject.toml";
@@ -119,7 +119,7 @@ fn osiris_range(package: &Package, out: &mut Vec<Diagnostic>) {
         return;
     }
     let truth_set: BTreeSet<String> = truth.iter().map(ToString::to_string).collect();
-    let truth_text = truth.to_string();
+    let truth_text = format_specifiers(&truth);
     for spec in &package.specs {
         // compatibility.requires states one bound per item; together they must equal the truth.
         let mut stated: Vec<(String, Option<std::ops::Range<usize>>)> = Vec::new();
@@ -145,6 +145,12 @@ fn osiris_range(package: &Package, out: &mut Vec<Diagnostic>) {
         if !pointers.is_empty() {
             let stated_set: BTreeSet<String> =
                 stated.iter().map(|(bound, _)| bound.clone()).collect();
+            let mut stated_in_order: Vec<String> = Vec::new();
+            for (bound, _) in &stated {
+                if !stated_in_order.contains(bound) {
+                    stated_in_order.push(bound.clone());
+                }
+            }
             if stated_set != truth_set {
                 let items: Vec<String> = truth
                     .iter()
@@ -153,7 +159,7 @@ fn osiris_range(package: &Package, out: &mut Vec<Diagnostic>) {
                 out.push(
                     Diagnostic::error(
                         codes::OSIRIS_RANGE_DISAGREES,
-                        format!("`compatibility.requires` states the Osiris range `{}`, but pyproject.toml says `osiris-pipeline{truth_text}`", stated_set.into_iter().collect::<Vec<_>>().join(",")),
+                        format!("`compatibility.requires` states the Osiris range `{}`, but pyproject.toml says `osiris-pipeline{truth_text}`", stated_in_order.join(",")),
                     )
                     .at_opt(&spec.path, spec.yaml.value_span(&pointers[0]))
                     .label("disagrees with pyproject.toml")

@@ -82,7 +82,12 @@ pub fn check(package: &Package, out: &mut Vec<Diagnostic>) {
             );
             continue;
         };
-        let mut problems = Vec::new();
+        let mut missing = Vec::new();
+        let mut positional = Vec::new();
+        let takes_var_keyword = run
+            .parameters
+            .iter()
+            .any(|p| matches!(p, Parameter::VarKeyword(_)));
         for keyword in KEYWORDS {
             let found = run.parameters.iter().find_map(|parameter| match parameter {
                 Parameter::Named {
@@ -91,14 +96,22 @@ pub fn check(package: &Package, out: &mut Vec<Diagnostic>) {
                 _ => None,
             });
             match found {
-                None if run
-                    .parameters
-                    .iter()
-                    .any(|p| matches!(p, Parameter::VarKeyword(_))) => {}
-                None => problems.push(format!("has no `{keyword}` parameter")),
-                Some(false) => problems.push(format!("takes `{keyword}` positionally")),
+                None if takes_var_keyword => {}
+                None => missing.push(format!("`{keyword}`")),
+                Some(false) => positional.push(format!("`{keyword}`")),
                 Some(true) => {}
             }
+        }
+        let mut problems = Vec::new();
+        if !positional.is_empty() {
+            problems.push(format!("takes {} positionally", join_words(&positional)));
+        }
+        if !missing.is_empty() {
+            problems.push(format!(
+                "has no {} parameter{}",
+                join_words(&missing),
+                if missing.len() > 1 { "s" } else { "" }
+            ));
         }
         if !problems.is_empty() {
             out.push(
@@ -108,5 +121,14 @@ pub fn check(package: &Package, out: &mut Vec<Diagnostic>) {
                     .help("write `def run(self, *, step_id: str, config: dict, inputs: dict | None = None, ctx=None) -> dict:`"),
             );
         }
+    }
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn join_words(words: &[String]) -> String {
+    match words {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
     }
 }

@@ -234,7 +234,7 @@ fn osiris_dependency(pyproject: &Pyproject, out: &mut Vec<Diagnostic>) {
     if !found {
         out.push(
             Diagnostic::error(codes::OSIRIS_DEPENDENCY, "`project.dependencies` has no `osiris-pipeline` requirement")
-                .at_opt(FILE, pyproject.project_item("dependencies").and_then(|(_, span)| span).or(pyproject.project_span()))
+                .at_opt(FILE, pyproject.project_key_span("dependencies").or(pyproject.project_span()))
                 .help("add `\"osiris-pipeline>=0.5.0,<1.0.0\"` to `dependencies`; this is the one place that states the Osiris versions a package supports"),
         );
     }
@@ -269,8 +269,15 @@ fn entry_points(package: &Package, pyproject: &Pyproject, out: &mut Vec<Diagnost
         );
         return;
     };
+    // With no readable spec (missing or broken), the spec's own finding says enough.
+    let specs_readable = !package.specs.is_empty()
+        && package.broken_specs.is_empty()
+        && package
+            .specs
+            .iter()
+            .all(|spec| spec.yaml.value.get("name").is_some_and(|n| n.is_string()));
     for entry in &entry_points {
-        if !spec_names.iter().any(|(name, _)| *name == entry.name) {
+        if specs_readable && !spec_names.iter().any(|(name, _)| *name == entry.name) {
             let known: Vec<String> = spec_names
                 .iter()
                 .map(|(name, _)| format!("`{name}`"))

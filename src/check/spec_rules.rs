@@ -26,7 +26,7 @@ fn check_spec(spec: &SpecFile, out: &mut Vec<Diagnostic>) {
         let kind = json_kind(&yaml.value);
         out.push(
             Diagnostic::error(codes::SPEC_NOT_MAPPING, format!("`{path}` is {kind}, but a component spec is a mapping"))
-                .at_opt(path, yaml.value_span(""))
+                .at_opt(path, yaml.header_span("").or_else(|| yaml.value_span("")))
                 .label(format!("this is {kind}"))
                 .help("a spec starts with `name: family.role` and `version: 1.0.0` at the top level, with no leading `-`"),
         );
@@ -255,14 +255,29 @@ fn schema_findings(spec: &SpecFile, explained: &BTreeSet<String>, out: &mut Vec<
                         display_pointer(&pointer)
                     ),
                 };
-                let span = yaml
-                    .value_span(&pointer)
-                    .or_else(|| yaml.nearest_span(&pointer));
-                out.push(
-                    Diagnostic::error(codes::SCHEMA, message)
-                        .at_opt(path, span)
-                        .label(format!("checked against the Osiris {v} spec schema")),
-                );
+                let span = match kind {
+                    // A missing field: point at the mapping it is missing from, not its whole body.
+                    ValidationErrorKind::Required { .. } => yaml.header_span(&pointer),
+                    _ => yaml.value_span(&pointer),
+                }
+                .or_else(|| yaml.nearest_span(&pointer));
+                let mut diagnostic = Diagnostic::error(codes::SCHEMA, message)
+                    .at_opt(path, span)
+                    .label(format!("checked against the Osiris {v} spec schema"));
+                if let ValidationErrorKind::Required { property } = kind {
+                    let property = property
+                        .as_str()
+                        .map_or_else(|| property.to_string(), str::to_owned);
+                    let place = if pointer.is_empty() {
+                        "at the top level".to_owned()
+                    } else {
+                        format!("under `{}`", dotted(&pointer))
+                    };
+                    diagnostic = diagnostic.help(format!(
+                        "add `{property}:` {place}; `ocp new` shows a complete spec.yaml"
+                    ));
+                }
+                out.push(diagnostic);
             }
         }
     }

@@ -8,4 +8,4 @@ mod version;
 
 pub use checksum::Checksum;
 pub use names::{ComponentName, ImportName, NameError, PackageName};
-pub use version::{PackageVersion, VersionError, semver_to_pep440};
+pub use version::{PackageVersion, VersionError, format_specifiers, semver_to_pep440};

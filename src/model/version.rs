@@ -93,6 +93,15 @@ impl fmt::Display for PackageVersion {
     }
 }
 
+/// PEP 440 specifiers written the way people write them: `>=0.5.0,<1.0.0` (no spaces).
+pub fn format_specifiers(specifiers: &pep440_rs::VersionSpecifiers) -> String {
+    specifiers
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// Reads a semver string (as in spec.yaml) as the PEP 440 version it stands for:
 /// `1.0.0-rc.1` -> `1.0.0rc1`, `2.0.0-alpha.3` -> `2.0.0a3`.
 pub fn semver_to_pep440(value: &str) -> Result<PackageVersion, VersionError> {

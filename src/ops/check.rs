@@ -57,11 +57,14 @@ pub fn count_text(report: &Report) -> String {
             format!("{n} {word}s")
         }
     };
-    format!(
-        "{} and {}",
-        plural(report.error_count(), "error"),
-        plural(report.warning_count(), "warning")
-    )
+    match report.warning_count() {
+        0 => plural(report.error_count(), "error"),
+        warnings => format!(
+            "{} and {}",
+            plural(report.error_count(), "error"),
+            plural(warnings, "warning")
+        ),
+    }
 }
 
 #[derive(Serialize)]

@@ -87,6 +87,11 @@ impl Pyproject {
         Some((item, item.span()))
     }
 
+    /// The span of a key inside `[project]` (one line, unlike a multi-line value).
+    pub fn project_key_span(&self, key: &str) -> Option<Range<usize>> {
+        self.project()?.key(key).and_then(|k| k.span())
+    }
+
     /// Whether `key` is listed in `project.dynamic`.
     pub fn is_dynamic(&self, key: &str) -> bool {
         self.project()

@@ -50,6 +50,26 @@ impl LocatedYaml {
             .map(|span| span.key.clone().unwrap_or_else(|| span.value.clone()))
     }
 
+    /// A one-line span that stands for the node at `pointer`: its key when it has one, else
+    /// its first child's key (for the document root), else its value.
+    pub fn header_span(&self, pointer: &str) -> Option<Range<usize>> {
+        let node = self.spans.get(pointer)?;
+        if let Some(key) = &node.key {
+            return Some(key.clone());
+        }
+        let prefix = format!("{pointer}/");
+        self.spans
+            .iter()
+            .filter(|(child, span)| {
+                child.starts_with(&prefix)
+                    && !child[prefix.len()..].contains('/')
+                    && span.key.is_some()
+            })
+            .filter_map(|(_, span)| span.key.clone())
+            .min_by_key(|span| span.start)
+            .or_else(|| Some(node.value.clone()))
+    }
+
     /// The nearest span for `pointer`, walking up to a parent that has one.
     pub fn nearest_span(&self, pointer: &str) -> Option<Range<usize>> {
         let mut current = pointer.to_owned();

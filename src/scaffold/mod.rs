@@ -11,7 +11,7 @@ use std::str::FromStr;
 use include_dir::{Dir, include_dir};
 use pep440_rs::{Operator, VersionSpecifiers};
 
-use crate::model::{ComponentName, PackageName};
+use crate::model::{ComponentName, PackageName, format_specifiers};
 
 static TEMPLATES: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/templates");
 
@@ -141,7 +141,7 @@ pub fn parse_osiris_range(range: &str) -> Result<VersionSpecifiers, ScaffoldErro
     let specifiers =
         VersionSpecifiers::from_str(range).map_err(|error| ScaffoldError::BadOsirisRange {
             range: range.to_owned(),
-            reason: error.to_string(),
+            reason: first_line(&error.to_string()),
         })?;
     if specifiers.is_empty() {
         return Err(ScaffoldError::BadOsirisRange {
@@ -150,6 +150,14 @@ pub fn parse_osiris_range(range: &str) -> Result<VersionSpecifiers, ScaffoldErro
         });
     }
     Ok(specifiers)
+}
+
+fn first_line(text: &str) -> String {
+    text.lines()
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches(':')
+        .to_owned()
 }
 
 /// The Osiris range as `compatibility.requires` items, one bound each, or `None` when a
@@ -339,7 +347,7 @@ fn variables(new: &NewPackage) -> BTreeMap<&'static str, String> {
     );
     map.insert("authors_line", authors_line);
     map.insert("license", new.license.clone());
-    map.insert("osiris_range", new.osiris.to_string());
+    map.insert("osiris_range", format_specifiers(&new.osiris));
     map.insert("osiris_requires", osiris_requires);
     map.insert("dependencies", dependencies);
     map.insert("primary_mode", new.template.primary_mode().to_owned());

@@ -1,0 +1,594 @@
+//! `ocp check` on a table of broken packages: each case starts from a freshly generated,
+//! valid package, introduces one defect, and must produce the expected code at the expected
+//! place. The full output (exit code and stderr, temporary paths redacted) is a snapshot in
+//! `tests/snapshots/`.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use common::{Sandbox, run, run_ok, stderr, stdout};
+
+/// One defect applied to a generated `shopify.extractor` package.
+enum Edit {
+    /// Replace text in a file; the text must be there.
+    Replace(&'static str, &'static str, &'static str),
+    /// Write (or overwrite) a file.
+    Write(&'static str, &'static [u8]),
+    /// Delete a file.
+    Delete(&'static str),
+    /// A symlink at the path, pointing at the target.
+    Symlink(&'static str, &'static str),
+}
+
+struct Case {
+    name: &'static str,
+    edits: &'static [Edit],
+    /// The code that must be reported, and `file:line` it must point at (`None`: no location).
+    expect: &'static [(&'static str, Option<&'static str>)],
+}
+
+const SPEC: &str = "src/shopify_osiris/spec.yaml";
+const DRIVER: &str = "src/shopify_osiris/driver.py";
+const INIT: &str = "src/shopify_osiris/__init__.py";
+
+const CASES: &[Case] = &[
+    Case {
+        name: "plan_family_and_role",
+        edits: &[Edit::Replace(
+            SPEC,
+            "version: 0.1.0\n",
+            "version: 0.1.0\nfamily: shopify\nrole: extractor\n",
+        )],
+        expect: &[
+            ("S010", Some("src/shopify_osiris/spec.yaml:5")),
+            ("S010", Some("src/shopify_osiris/spec.yaml:6")),
+        ],
+    },
+    Case {
+        name: "plan_min_max_osiris_version",
+        edits: &[Edit::Replace(
+            SPEC,
+            "x-runtime:\n",
+            "x-runtime:\n  min_osiris_version: 0.5.0\n  max_osiris_version: 1.0.0\n",
+        )],
+        expect: &[
+            ("S011", Some("src/shopify_osiris/spec.yaml:100")),
+            ("S011", Some("src/shopify_osiris/spec.yaml:101")),
+        ],
+    },
+    Case {
+        name: "plan_plugin_version",
+        edits: &[Edit::Replace(
+            SPEC,
+            "x-runtime:\n",
+            "x-runtime:\n  plugin_version: 0.1.0\n",
+        )],
+        expect: &[("S012", Some("src/shopify_osiris/spec.yaml:100"))],
+    },
+    Case {
+        name: "driver_colon_form",
+        edits: &[Edit::Replace(
+            SPEC,
+            "shopify_osiris.driver.ShopifyExtractorDriver",
+            "shopify_osiris.driver:ShopifyExtractorDriver",
+        )],
+        expect: &[("S013", Some("src/shopify_osiris/spec.yaml:100"))],
+    },
+    Case {
+        name: "requires_two_bounds_in_one_item",
+        edits: &[Edit::Replace(
+            SPEC,
+            "    - osiris>=0.5.0\n    - osiris<1.0.0\n",
+            "    - osiris>=0.5.0,<1.0.0\n",
+        )],
+        expect: &[("S014", Some("src/shopify_osiris/spec.yaml:68"))],
+    },
+    Case {
+        name: "deprecated_field",
+        edits: &[Edit::Replace(
+            SPEC,
+            "version: 0.1.0\n",
+            "version: 0.1.0\ndeprecated: true\n",
+        )],
+        expect: &[("S015", Some("src/shopify_osiris/spec.yaml:5"))],
+    },
+    Case {
+        name: "yaml_number_version",
+        edits: &[
+            Edit::Replace(SPEC, "version: 0.1.0\n", "version: 1.0\n"),
+            Edit::Replace("pyproject.toml", "version = \"0.1.0\"", "version = \"1.0\""),
+            Edit::Replace(INIT, "__version__ = \"0.1.0\"", "__version__ = \"1.0\""),
+        ],
+        expect: &[("S021", Some("src/shopify_osiris/spec.yaml:4"))],
+    },
+    Case {
+        name: "spec_is_a_list",
+        edits: &[Edit::Write(
+            SPEC,
+            b"- name: shopify.extractor\n- version: 0.1.0\n",
+        )],
+        expect: &[("S002", Some("src/shopify_osiris/spec.yaml:1"))],
+    },
+    Case {
+        name: "malformed_yaml",
+        edits: &[Edit::Replace(
+            SPEC,
+            "modes:\n  - extract\n",
+            "modes: [extract\n",
+        )],
+        expect: &[("S001", Some("src/shopify_osiris/spec.yaml"))],
+    },
+    Case {
+        name: "unknown_top_level_field",
+        edits: &[Edit::Replace(
+            SPEC,
+            "title: Shopify Extractor\n",
+            "title: Shopify Extractor\nvendor: acme\n",
+        )],
+        expect: &[("S003", Some("src/shopify_osiris/spec.yaml:6"))],
+    },
+    Case {
+        name: "missing_required_spec_field",
+        edits: &[Edit::Replace(
+            SPEC,
+            "modes:\n  - extract\n  - discover\n",
+            "",
+        )],
+        expect: &[("S003", Some("src/shopify_osiris/spec.yaml:3"))],
+    },
+    Case {
+        name: "component_name_not_family_role",
+        edits: &[
+            Edit::Replace(SPEC, "name: shopify.extractor", "name: shopify"),
+            Edit::Replace(
+                "pyproject.toml",
+                "\"shopify.extractor\" = ",
+                "\"shopify\" = ",
+            ),
+        ],
+        expect: &[("S020", Some("src/shopify_osiris/spec.yaml:3"))],
+    },
+    Case {
+        name: "missing_spec",
+        edits: &[Edit::Delete(SPEC)],
+        expect: &[("F001", None)],
+    },
+    Case {
+        name: "spec_not_utf8",
+        edits: &[Edit::Write(
+            SPEC,
+            b"name: shopify.extractor\ntitle: caf\xe9\n",
+        )],
+        expect: &[("F003", Some("src/shopify_osiris/spec.yaml:2"))],
+    },
+    Case {
+        name: "symlink_leaves_the_package",
+        edits: &[Edit::Symlink("notes.txt", "/etc/hostname")],
+        expect: &[("F004", Some("notes.txt"))],
+    },
+    Case {
+        name: "missing_license_and_changelog",
+        edits: &[Edit::Delete("LICENSE"), Edit::Delete("CHANGELOG.md")],
+        expect: &[("F002", None), ("F002", None)],
+    },
+    Case {
+        name: "malformed_toml",
+        edits: &[Edit::Replace("pyproject.toml", "[project]\n", "[project\n")],
+        expect: &[("P001", Some("pyproject.toml:5"))],
+    },
+    Case {
+        name: "missing_requires_python",
+        edits: &[Edit::Replace(
+            "pyproject.toml",
+            "requires-python = \">=3.11\"\n",
+            "",
+        )],
+        expect: &[("P002", Some("pyproject.toml:5"))],
+    },
+    Case {
+        name: "requires_python_too_old",
+        edits: &[Edit::Replace(
+            "pyproject.toml",
+            "requires-python = \">=3.11\"",
+            "requires-python = \">=3.9\"",
+        )],
+        expect: &[("P003", Some("pyproject.toml:12"))],
+    },
+    Case {
+        name: "no_osiris_dependency",
+        edits: &[Edit::Replace(
+            "pyproject.toml",
+            "    \"osiris-pipeline>=0.5.0,<1.0.0\",\n",
+            "",
+        )],
+        expect: &[("P004", Some("pyproject.toml:22"))],
+    },
+    Case {
+        name: "osiris_dependency_without_range",
+        edits: &[Edit::Replace(
+            "pyproject.toml",
+            "\"osiris-pipeline>=0.5.0,<1.0.0\"",
+            "\"osiris-pipeline\"",
+        )],
+        expect: &[("P004", Some("pyproject.toml:23"))],
+    },
+    Case {
+        name: "osiris_dependency_without_upper_bound_is_a_warning",
+        edits: &[
+            Edit::Replace(
+                "pyproject.toml",
+                "\"osiris-pipeline>=0.5.0,<1.0.0\"",
+                "\"osiris-pipeline>=0.5.0\"",
+            ),
+            Edit::Replace(SPEC, "    - osiris<1.0.0\n", ""),
+        ],
+        expect: &[("P011", Some("pyproject.toml:23"))],
+    },
+    Case {
+        name: "entry_point_name_differs_from_spec",
+        edits: &[Edit::Replace(
+            "pyproject.toml",
+            "\"shopify.extractor\" = ",
+            "\"shopify.extract\" = ",
+        )],
+        expect: &[
+            ("P006", Some("pyproject.toml:32")),
+            ("P006", Some("pyproject.toml:33")),
+        ],
+    },
+    Case {
+        name: "entry_point_function_missing",
+        edits: &[Edit::Replace(
+            "pyproject.toml",
+            "shopify_osiris:load_spec",
+            "shopify_osiris:get_spec",
+        )],
+        expect: &[("P007", Some("pyproject.toml:33"))],
+    },
+    Case {
+        name: "entry_point_module_missing",
+        edits: &[Edit::Replace(
+            "pyproject.toml",
+            "shopify_osiris:load_spec",
+            "shopify_plugin:load_spec",
+        )],
+        expect: &[("P007", Some("pyproject.toml:33"))],
+    },
+    Case {
+        name: "spec_not_package_data",
+        edits: &[Edit::Replace(
+            "pyproject.toml",
+            "shopify_osiris = [\"spec.yaml\"]",
+            "shopify_osiris = [\"*.json\"]",
+        )],
+        expect: &[("P008", Some("pyproject.toml:35"))],
+    },
+    Case {
+        name: "spec_version_differs",
+        edits: &[Edit::Replace(SPEC, "version: 0.1.0\n", "version: 0.2.0\n")],
+        expect: &[("V001", Some("src/shopify_osiris/spec.yaml:4"))],
+    },
+    Case {
+        name: "dunder_version_differs",
+        edits: &[Edit::Replace(
+            INIT,
+            "__version__ = \"0.1.0\"",
+            "__version__ = \"0.1.1\"",
+        )],
+        expect: &[("V001", Some("src/shopify_osiris/__init__.py:10"))],
+    },
+    Case {
+        name: "release_candidate_spellings_agree",
+        edits: &[
+            Edit::Replace(SPEC, "version: 0.1.0\n", "version: 1.0.0-rc.1\n"),
+            Edit::Replace(
+                "pyproject.toml",
+                "version = \"0.1.0\"",
+                "version = \"1.0.0rc1\"",
+            ),
+            Edit::Replace(
+                INIT,
+                "__version__ = \"0.1.0\"",
+                "__version__ = \"1.0.0rc1\"",
+            ),
+        ],
+        expect: &[],
+    },
+    Case {
+        name: "osiris_range_disagrees",
+        edits: &[Edit::Replace(
+            SPEC,
+            "    - osiris>=0.5.0\n",
+            "    - osiris>=0.4.0\n",
+        )],
+        expect: &[("R001", Some("src/shopify_osiris/spec.yaml:68"))],
+    },
+    Case {
+        name: "driver_module_missing",
+        edits: &[Edit::Replace(
+            SPEC,
+            "shopify_osiris.driver.ShopifyExtractorDriver",
+            "shopify_osiris.drivers.ShopifyExtractorDriver",
+        )],
+        expect: &[("D001", Some("src/shopify_osiris/spec.yaml:100"))],
+    },
+    Case {
+        name: "driver_class_missing",
+        edits: &[Edit::Replace(
+            SPEC,
+            "shopify_osiris.driver.ShopifyExtractorDriver",
+            "shopify_osiris.driver.ShopifyDriver",
+        )],
+        expect: &[("D002", Some("src/shopify_osiris/spec.yaml:100"))],
+    },
+    Case {
+        name: "driver_without_run",
+        edits: &[Edit::Replace(
+            DRIVER,
+            "    def run(self, *,",
+            "    def execute(self, *,",
+        )],
+        expect: &[("D003", Some("src/shopify_osiris/driver.py:19"))],
+    },
+    Case {
+        name: "driver_run_takes_positional_arguments",
+        edits: &[Edit::Replace(
+            DRIVER,
+            "def run(self, *, step_id: str,",
+            "def run(self, step_id: str,",
+        )],
+        expect: &[("D004", Some("src/shopify_osiris/driver.py:30"))],
+    },
+    Case {
+        name: "secret_property_not_declared",
+        edits: &[Edit::Replace(SPEC, "secrets:\n  - /api_key\n", "")],
+        expect: &[("X001", Some("src/shopify_osiris/spec.yaml:28"))],
+    },
+    Case {
+        name: "credential_committed_in_a_source_file",
+        edits: &[Edit::Replace(
+            DRIVER,
+            "DEFAULT_PAGE_SIZE = 100\n",
+            "DEFAULT_PAGE_SIZE = 100\nSHOP_TOKEN = \"shpat_0123456789abcdef0123456789abcdef\"\n",
+        )],
+        expect: &[("X002", Some("src/shopify_osiris/driver.py:14"))],
+    },
+    Case {
+        name: "secret_with_a_default",
+        edits: &[Edit::Replace(
+            SPEC,
+            "      description: API key, sent as a bearer token\n",
+            "      description: API key, sent as a bearer token\n      default: k3y-live-98765432\n",
+        )],
+        expect: &[("X003", Some("src/shopify_osiris/spec.yaml:31"))],
+    },
+];
+
+fn generate(sandbox: &Sandbox, name: &str) -> PathBuf {
+    let root = sandbox.work().join(name);
+    run_ok(
+        sandbox
+            .ocp()
+            .args([
+                "new",
+                "shopify.extractor",
+                "--author",
+                "Jane Doe <jane@example.com>",
+                "--path",
+            ])
+            .arg(&root),
+    );
+    root
+}
+
+fn apply(root: &Path, edit: &Edit) {
+    match edit {
+        Edit::Replace(file, from, to) => {
+            let path = root.join(file);
+            let text = fs::read_to_string(&path).expect("read the file to edit");
+            assert!(
+                text.contains(from),
+                "{file} no longer contains {from:?}; update the case"
+            );
+            fs::write(&path, text.replacen(from, to, 1)).expect("write the edited file");
+        }
+        Edit::Write(file, bytes) => fs::write(root.join(file), bytes).expect("write"),
+        Edit::Delete(file) => fs::remove_file(root.join(file)).expect("delete"),
+        Edit::Symlink(link, target) => {
+            std::os::unix::fs::symlink(target, root.join(link)).expect("symlink")
+        }
+    }
+}
+
+#[test]
+fn a_generated_package_has_no_findings() {
+    let sandbox = Sandbox::new();
+    let root = generate(&sandbox, "clean");
+    let output = run_ok(sandbox.ocp().args(["check", "--path"]).arg(&root));
+    assert_eq!(
+        stderr(&output),
+        "     Checked shopify-osiris v0.1.0: no problems found\n"
+    );
+}
+
+#[test]
+fn each_defect_is_reported_with_its_code_and_location() {
+    let sandbox = Sandbox::new();
+    for case in CASES {
+        let root = generate(&sandbox, case.name);
+        for edit in case.edits {
+            apply(&root, edit);
+        }
+        let json = run(sandbox
+            .ocp()
+            .args(["check", "--format", "json", "--path"])
+            .arg(&root));
+        let report: serde_json::Value = serde_json::from_slice(&json.stdout)
+            .unwrap_or_else(|e| panic!("{}: not JSON ({e}): {}", case.name, stdout(&json)));
+        let found: Vec<(String, Option<String>)> = report["diagnostics"]
+            .as_array()
+            .expect("diagnostics")
+            .iter()
+            .map(|d| {
+                let location = d["file"].as_str().map(|file| match d["line"].as_u64() {
+                    Some(line) => format!("{file}:{line}"),
+                    None => file.to_owned(),
+                });
+                (d["code"].as_str().expect("code").to_owned(), location)
+            })
+            .collect();
+        for (code, location) in case.expect {
+            let hit = found.iter().any(|(found_code, found_location)| {
+                found_code == code
+                    && match location {
+                        None => true,
+                        Some(expected) => found_location.as_deref().is_some_and(|l| {
+                            l == *expected || (!expected.contains(':') && l.starts_with(expected))
+                        }),
+                    }
+            });
+            assert!(
+                hit,
+                "{}: expected {code} at {location:?}, found {found:?}",
+                case.name
+            );
+        }
+        let has_errors = report["summary"]["errors"].as_u64().expect("errors") > 0;
+        let expects_error = case.expect.iter().any(|(code, _)| *code != "P011");
+        assert_eq!(
+            json.status.code(),
+            Some(if has_errors { 1 } else { 0 }),
+            "{}: exit status must follow the error count",
+            case.name
+        );
+        assert_eq!(has_errors, expects_error, "{}: {found:?}", case.name);
+
+        let human = run(sandbox.ocp().args(["check", "--path"]).arg(&root));
+        let text = stderr(&human).replace(&root.display().to_string(), "[PACKAGE]");
+        insta::assert_snapshot!(
+            format!("check_{}", case.name),
+            format!("exit: {:?}\n{text}", human.status.code())
+        );
+    }
+}
+
+#[test]
+fn credentials_are_never_printed() {
+    let sandbox = Sandbox::new();
+    let root = generate(&sandbox, "leak");
+    let secret = "shpat_0123456789abcdef0123456789abcdef";
+    apply(
+        &root,
+        &Edit::Replace(
+            DRIVER,
+            "DEFAULT_PAGE_SIZE = 100\n",
+            "DEFAULT_PAGE_SIZE = 100\nSHOP_TOKEN = \"shpat_0123456789abcdef0123456789abcdef\"\n",
+        ),
+    );
+    let human = run(sandbox.ocp().args(["check", "--path"]).arg(&root));
+    let json = run(sandbox
+        .ocp()
+        .args(["check", "--format", "json", "--path"])
+        .arg(&root));
+    assert_eq!(human.status.code(), Some(1));
+    for output in [&human, &json] {
+        assert!(
+            !stdout(output).contains(secret) && !stderr(output).contains(secret),
+            "the credential leaked"
+        );
+    }
+    assert!(
+        stderr(&human).contains("SHOP_TOKEN = \"**************************************\""),
+        "{}",
+        stderr(&human)
+    );
+}
+
+#[test]
+fn json_output_follows_its_schema() {
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../schemas/check-report.schema.json")).expect("schema");
+    let validator = jsonschema::draft202012::new(&schema).expect("compile");
+    let sandbox = Sandbox::new();
+    let root = generate(&sandbox, "schema");
+    apply(
+        &root,
+        &Edit::Replace(
+            SPEC,
+            "version: 0.1.0\n",
+            "version: 0.1.0\nfamily: shopify\n",
+        ),
+    );
+    let output = run(sandbox
+        .ocp()
+        .args(["check", "--format", "json", "--path"])
+        .arg(&root));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    let errors: Vec<String> = validator
+        .iter_errors(&report)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(report["package"]["name"], "shopify-osiris");
+    assert_eq!(report["diagnostics"][0]["source_line"], "family: shopify");
+    assert_eq!(report["diagnostics"][0]["column"], 1);
+}
+
+#[test]
+fn a_missing_directory_is_a_clear_error() {
+    let sandbox = Sandbox::new();
+    let output = run(sandbox.ocp().args(["check", "--path", "nowhere"]));
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(stderr(&output), "error: `nowhere` does not exist\n");
+}
+
+#[test]
+fn the_reference_osiris_specs_pass_the_schema_rules() {
+    // Osiris's own built-in specs are valid for its schema; ocp must agree (only ocp's extra
+    // rules about drivers inside the package may fire, since their drivers live in Osiris).
+    let sandbox = Sandbox::new();
+    let reference =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/reference/osiris-0.5.7/components");
+    let Ok(entries) = fs::read_dir(&reference) else {
+        panic!(
+            "the Osiris 0.5.7 reference specs are missing at {}",
+            reference.display()
+        );
+    };
+    for entry in entries {
+        let spec = entry.expect("entry").path().join("spec.yaml");
+        let root = generate(
+            &sandbox,
+            &format!(
+                "ref-{}",
+                spec.parent()
+                    .and_then(|p| p.file_name())
+                    .expect("name")
+                    .to_string_lossy()
+            ),
+        );
+        fs::copy(&spec, root.join(SPEC)).expect("copy the reference spec");
+        let output = run(sandbox
+            .ocp()
+            .args(["check", "--format", "json", "--path"])
+            .arg(&root));
+        let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+        let schema_errors: Vec<&serde_json::Value> = report["diagnostics"]
+            .as_array()
+            .expect("array")
+            .iter()
+            .filter(|d| {
+                d["code"]
+                    .as_str()
+                    .is_some_and(|c| c.starts_with('S') && c != "S016")
+            })
+            .collect();
+        assert!(
+            schema_errors.is_empty(),
+            "{}: {schema_errors:?}",
+            spec.display()
+        );
+    }
+}
