@@ -592,3 +592,35 @@ fn the_reference_osiris_specs_pass_the_schema_rules() {
         );
     }
 }
+
+#[test]
+fn the_embedded_osiris_schema_is_the_real_one() {
+    let reference = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/reference/osiris-0.5.7/spec.schema.json");
+    let embedded =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/osiris-0.5.7/spec.schema.json");
+    let Ok(reference) = fs::read(&reference) else {
+        panic!(
+            "the Osiris 0.5.7 reference schema is missing at {}",
+            reference.display()
+        );
+    };
+    assert_eq!(
+        fs::read(embedded).expect("embedded schema"),
+        reference,
+        "schemas/osiris-0.5.7/spec.schema.json must be the file Osiris ships"
+    );
+}
+
+#[test]
+fn every_code_is_documented() {
+    let docs = include_str!("../docs/check-codes.md");
+    let codes = include_str!("../src/check/codes.rs");
+    for line in codes.lines().filter(|line| line.starts_with("pub const")) {
+        let code = line.split('"').nth(1).expect("a quoted code");
+        assert!(
+            docs.contains(&format!("| {code} |")),
+            "{code} is not in docs/check-codes.md"
+        );
+    }
+}

@@ -14,14 +14,17 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::shell::{ColorChoice, Shell, Verbosity};
 
 const AFTER_HELP: &str = "\
+Get started:
+  ocp new shopify.extractor && cd shopify-osiris && ocp check && ocp build
+
 Exit status:
   0  success
   1  the input or the environment was wrong (the message says what and where)
   2  ocp itself failed (please report it)
 
 Environment:
-  NO_COLOR         disable colors when set to any non-empty value
-  SOURCE_DATE_EPOCH  timestamp written into built tarballs (default: a fixed date)";
+  NO_COLOR           disable colors when set to any non-empty value
+  SOURCE_DATE_EPOCH  timestamp written into built tarballs (default: 2000-01-01)";
 
 /// The package manager and build toolchain for Osiris Component Packages.
 #[derive(Debug, Parser)]

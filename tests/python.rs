@@ -1,0 +1,160 @@
+//! Generated and built packages in real Python virtual environments: the generated package's
+//! own pytest passes after `pip install -e ".[dev]"`, and the built tarball installs with pip
+//! and uv so that `importlib.metadata` finds the component and its spec loads.
+//!
+//! Needs Python 3.11+ as `python3` (or `OCP_TEST_PYTHON`) with the `uv` module installed;
+//! `.ci/run` installs it. Environments are made with uv, against Osiris 0.5.7 from PyPI.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{Sandbox, run_ok, stdout};
+
+/// The Osiris release these tests install.
+const OSIRIS: &str = "osiris-pipeline==0.5.7";
+
+fn python() -> String {
+    std::env::var("OCP_TEST_PYTHON").unwrap_or_else(|_| "python3".to_owned())
+}
+
+fn uv() -> Command {
+    let mut command = Command::new(python());
+    command
+        .args(["-m", "uv"])
+        .env("UV_PYTHON_DOWNLOADS", "never")
+        .env_remove("VIRTUAL_ENV");
+    command
+}
+
+/// A fresh virtual environment at `dir`; `seed` adds pip to it.
+fn venv(dir: &Path, seed: bool) -> PathBuf {
+    let interpreter =
+        run_ok(Command::new(python()).args(["-c", "import sys; print(sys.executable)"]));
+    let interpreter = stdout(&interpreter).trim().to_owned();
+    let mut command = uv();
+    command.args(["venv", "--quiet", "--python", &interpreter]);
+    if seed {
+        command.arg("--seed");
+    }
+    run_ok(command.arg(dir));
+    dir.join("bin/python")
+}
+
+fn generate(sandbox: &Sandbox, component: &str) -> PathBuf {
+    let family = component.split('.').next().expect("family");
+    run_ok(
+        sandbox
+            .ocp()
+            .args(["new", component, "--author", "Jane Doe <jane@example.com>"]),
+    );
+    let root = sandbox.work().join(format!("{family}-osiris"));
+    run_ok(sandbox.ocp().args(["check", "--path"]).arg(&root));
+    root
+}
+
+fn generated_package_passes_its_own_tests(component: &str) {
+    let sandbox = Sandbox::new();
+    let root = generate(&sandbox, component);
+    let python = venv(&sandbox.dir.path().join("venv"), false);
+    run_ok(
+        uv().args(["pip", "install", "--quiet", "--python"])
+            .arg(&python)
+            .args(["-e", ".[dev]", OSIRIS])
+            .current_dir(&root),
+    );
+    let output = run_ok(
+        Command::new(&python)
+            .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
+            .current_dir(&root),
+    );
+    let summary = stdout(&output);
+    let last = summary.lines().last().unwrap_or_default();
+    assert!(last.contains(" passed"), "{summary}");
+    assert!(
+        !last.contains("failed") && !last.contains("skipped") && !last.contains("error"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn api_extractor_package_passes_its_own_tests() {
+    generated_package_passes_its_own_tests("shopify.extractor");
+}
+
+#[test]
+fn db_writer_package_passes_its_own_tests() {
+    generated_package_passes_its_own_tests("postgres.writer");
+}
+
+#[test]
+fn sql_processor_package_passes_its_own_tests() {
+    generated_package_passes_its_own_tests("duckdb.processor");
+}
+
+const FIND_COMPONENT: &str = r#"
+import importlib, importlib.metadata as metadata, sys
+name = sys.argv[1]
+found = [ep for ep in metadata.entry_points(group="osiris.components") if ep.name == name]
+assert len(found) == 1, found
+print("entry point", found[0].value)
+print("version", metadata.version("shopify-osiris"))
+print("spec.yaml shipped", any(f.name == "spec.yaml" for f in metadata.files("shopify-osiris")))
+if "--load" in sys.argv:
+    spec = found[0].load()()
+    module, cls = spec["x-runtime"]["driver"].rsplit(".", 1)
+    driver = getattr(importlib.import_module(module), cls)
+    print("loaded", spec["name"], spec["version"], driver.__name__)
+"#;
+
+fn build(sandbox: &Sandbox) -> PathBuf {
+    let root = generate(sandbox, "shopify.extractor");
+    run_ok(sandbox.ocp().args(["build", "--path"]).arg(&root));
+    root.join("dist/shopify_osiris-0.1.0.tar.gz")
+}
+
+#[test]
+fn pip_installs_the_built_tarball_and_finds_the_entry_point() {
+    let sandbox = Sandbox::new();
+    let tarball = build(&sandbox);
+    let python = venv(&sandbox.dir.path().join("venv"), true);
+    // pip builds the wheel from the sdist with setuptools, as it would for any user.
+    run_ok(
+        Command::new(&python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--no-deps",
+                "--disable-pip-version-check",
+            ])
+            .arg(&tarball),
+    );
+    let output = run_ok(Command::new(&python).args(["-c", FIND_COMPONENT, "shopify.extractor"]));
+    assert_eq!(
+        stdout(&output),
+        "entry point shopify_osiris:load_spec\nversion 0.1.0\nspec.yaml shipped True\n"
+    );
+}
+
+#[test]
+fn the_installed_tarball_loads_its_spec_and_driver_through_the_entry_point() {
+    let sandbox = Sandbox::new();
+    let tarball = build(&sandbox);
+    let python = venv(&sandbox.dir.path().join("venv"), false);
+    run_ok(
+        uv().args(["pip", "install", "--quiet", "--python"])
+            .arg(&python)
+            .arg(&tarball)
+            .arg(OSIRIS),
+    );
+    let output =
+        run_ok(Command::new(&python).args(["-c", FIND_COMPONENT, "shopify.extractor", "--load"]));
+    assert!(
+        stdout(&output).ends_with("loaded shopify.extractor 0.1.0 ShopifyExtractorDriver\n"),
+        "{}",
+        stdout(&output)
+    );
+}
