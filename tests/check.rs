@@ -508,9 +508,7 @@ fn credentials_are_never_printed() {
 
 #[test]
 fn json_output_follows_its_schema() {
-    let schema: serde_json::Value =
-        serde_json::from_str(include_str!("../schemas/check-report.schema.json")).expect("schema");
-    let validator = jsonschema::draft202012::new(&schema).expect("compile");
+    let schema = include_str!("../schemas/check-report.schema.json");
     let sandbox = Sandbox::new();
     let root = generate(&sandbox, "schema");
     apply(
@@ -526,11 +524,7 @@ fn json_output_follows_its_schema() {
         .args(["check", "--format", "json", "--path"])
         .arg(&root));
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
-    let errors: Vec<String> = validator
-        .iter_errors(&report)
-        .map(|e| e.to_string())
-        .collect();
-    assert!(errors.is_empty(), "{errors:?}");
+    common::assert_matches_schema(schema, &report);
     assert_eq!(report["package"]["name"], "shopify-osiris");
     assert_eq!(report["diagnostics"][0]["source_line"], "family: shopify");
     assert_eq!(report["diagnostics"][0]["column"], 1);

@@ -356,32 +356,29 @@ fn logical_lines(source: &str) -> Vec<LogicalLine> {
         offset += physical.len();
         let continued = depth > 0 || physical.trim_end_matches(['\n', '\r']).ends_with('\\');
         if !continued {
-            let code = blanked[start..offset]
-                .trim_end_matches(['\n', '\r'])
-                .to_owned();
-            if !code.trim().is_empty() {
-                let indent = code.len() - code.trim_start().len();
-                lines.push(LogicalLine {
-                    indent,
-                    code,
-                    start,
-                });
-            }
+            push_line(
+                &mut lines,
+                blanked[start..offset].trim_end_matches(['\n', '\r']),
+                start,
+            );
             current_start = None;
         }
     }
     if let Some(start) = current_start {
-        let code = blanked[start..].to_owned();
-        if !code.trim().is_empty() {
-            let indent = code.len() - code.trim_start().len();
-            lines.push(LogicalLine {
-                indent,
-                code,
-                start,
-            });
-        }
+        push_line(&mut lines, &blanked[start..], start);
     }
     lines
+}
+
+fn push_line(lines: &mut Vec<LogicalLine>, code: &str, start: usize) {
+    if !code.trim().is_empty() {
+        let indent = code.len() - code.trim_start().len();
+        lines.push(LogicalLine {
+            indent,
+            code: code.to_owned(),
+            start,
+        });
+    }
 }
 
 #[cfg(test)]

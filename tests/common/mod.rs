@@ -79,3 +79,14 @@ pub fn stdout(output: &Output) -> String {
 pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
+
+/// Asserts that `value` is valid for the JSON schema text `schema` (one of `schemas/`).
+pub fn assert_matches_schema(schema: &str, value: &serde_json::Value) {
+    let schema: serde_json::Value = serde_json::from_str(schema).expect("the schema is JSON");
+    let validator = jsonschema::draft202012::new(&schema).expect("the schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(value)
+        .map(|error| format!("{}: {error}", error.instance_path().as_str()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}\n{value:#}");
+}
