@@ -14,6 +14,7 @@ pub const YAML_SYNTAX: &str = "S001";
 pub const SPEC_NOT_MAPPING: &str = "S002";
 pub const SCHEMA: &str = "S003";
 pub const YAML_ALIAS: &str = "S004";
+pub const YAML11_BOOLEAN: &str = "S005";
 pub const PLAN_FAMILY_ROLE: &str = "S010";
 pub const PLAN_OSIRIS_VERSION: &str = "S011";
 pub const PLAN_PLUGIN_VERSION: &str = "S012";

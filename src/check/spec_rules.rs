@@ -32,6 +32,19 @@ fn check_spec(spec: &SpecFile, out: &mut Vec<Diagnostic>) {
         );
         return;
     };
+    for (pointer, word) in &yaml.yaml11_booleans {
+        let boolean = yaml
+            .value
+            .pointer(pointer)
+            .and_then(Value::as_bool)
+            .unwrap_or_default();
+        out.push(
+            Diagnostic::warning(codes::YAML11_BOOLEAN, format!("`{word}` is the boolean `{boolean}` to Osiris (PyYAML reads YAML 1.1), but a string to YAML 1.2 tools"))
+                .at_opt(path, yaml.value_span(pointer))
+                .label(format!("read as `{boolean}`"))
+                .help(format!("write `{boolean}` for a boolean, or `\"{word}\"` for the text")),
+        );
+    }
     // Pointers explained by a specific finding; generic schema errors there are left out.
     let mut explained: BTreeSet<String> = BTreeSet::new();
     let mut explain = |pointer: String| {

@@ -35,6 +35,10 @@ pub struct LocatedYaml {
     pub spans: BTreeMap<String, NodeSpan>,
     /// Pointers of YAML aliases, which are kept as `null` (the value is not resolved).
     pub aliases: Vec<String>,
+    /// Plain scalars that YAML 1.1 (PyYAML, which Osiris reads specs with) takes as booleans
+    /// but YAML 1.2 as strings (`yes`, `on`, `off`, ...): pointer and text. They are loaded as
+    /// booleans, as Osiris sees them.
+    pub yaml11_booleans: Vec<(String, String)>,
 }
 
 impl LocatedYaml {
@@ -106,6 +110,7 @@ pub fn load(text: &str) -> Result<LocatedYaml, YamlError> {
         value: Value::Null,
         spans: BTreeMap::new(),
         aliases: Vec::new(),
+        yaml11_booleans: Vec::new(),
     };
     let value = convert(text, &document, String::new(), None, &mut located);
     if matches!(value, Value::Null)
@@ -137,6 +142,18 @@ fn convert(
 ) -> Value {
     let value_span = span_of(text, node);
     let value = match &node.data {
+        YamlDataOwned::Value(ScalarOwned::String(scalar)) => {
+            let plain = !text
+                .get(value_span.start..)
+                .is_some_and(|rest| rest.starts_with(['"', '\'']));
+            match yaml11_boolean(scalar).filter(|_| plain) {
+                Some(boolean) => {
+                    out.yaml11_booleans.push((pointer.clone(), scalar.clone()));
+                    Value::Bool(boolean)
+                }
+                None => Value::String(scalar.clone()),
+            }
+        }
         YamlDataOwned::Value(scalar) => scalar_to_json(scalar),
         YamlDataOwned::Representation(raw, _, _) => Value::String(raw.clone()),
         YamlDataOwned::Sequence(items) => {
@@ -184,6 +201,15 @@ fn convert(
     value
 }
 
+/// The words YAML 1.1 reads as booleans (PyYAML's resolver), when written plain.
+fn yaml11_boolean(text: &str) -> Option<bool> {
+    match text {
+        "yes" | "Yes" | "YES" | "on" | "On" | "ON" => Some(true),
+        "no" | "No" | "NO" | "off" | "Off" | "OFF" => Some(false),
+        _ => None,
+    }
+}
+
 fn scalar_to_json(scalar: &ScalarOwned) -> Value {
     match scalar {
         ScalarOwned::Null => Value::Null,
@@ -227,6 +253,22 @@ mod tests {
     fn a_float_version_stays_a_number() {
         let yaml = load("version: 1.0\n").expect("valid");
         assert!(yaml.value["version"].is_number());
+    }
+
+    #[test]
+    fn plain_yaml11_booleans_load_as_osiris_reads_them() {
+        let yaml = load("a: yes\nb: \"yes\"\nc: Off\nd: yesterday\n").expect("valid");
+        assert_eq!(yaml.value["a"], true);
+        assert_eq!(yaml.value["b"], "yes");
+        assert_eq!(yaml.value["c"], false);
+        assert_eq!(yaml.value["d"], "yesterday");
+        assert_eq!(
+            yaml.yaml11_booleans,
+            vec![
+                ("/a".to_owned(), "yes".to_owned()),
+                ("/c".to_owned(), "Off".to_owned())
+            ]
+        );
     }
 
     #[test]
