@@ -39,7 +39,11 @@ const WARNING_CODES: &[&str] = &["P009", "P011", "S004", "S005", "S016"];
 const CASES: &[Case] = &[
     Case {
         name: "yaml11_boolean_is_a_warning",
-        edits: &[Edit::Replace(SPEC, "  discover: true\n", "  discover: yes\n")],
+        edits: &[Edit::Replace(
+            SPEC,
+            "  discover: true\n",
+            "  discover: yes\n",
+        )],
         expect: &[("S005", Some("src/shopify_osiris/spec.yaml:13"))],
     },
     Case {
@@ -464,7 +468,10 @@ fn each_defect_is_reported_with_its_code_and_location() {
             );
         }
         let has_errors = report["summary"]["errors"].as_u64().expect("errors") > 0;
-        let expects_error = case.expect.iter().any(|(code, _)| !WARNING_CODES.contains(code));
+        let expects_error = case
+            .expect
+            .iter()
+            .any(|(code, _)| !WARNING_CODES.contains(code));
         assert_eq!(
             json.status.code(),
             Some(if has_errors { 1 } else { 0 }),
@@ -625,4 +632,48 @@ fn every_code_is_documented() {
             "{code} is not in docs/check-codes.md"
         );
     }
+}
+
+/// Runs `ocp` as an unprivileged user when the tests run as root (permission bits do not
+/// stop root), so an unreadable directory is unreadable.
+fn ocp_unprivileged(sandbox: &Sandbox) -> std::process::Command {
+    let is_root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    if !is_root {
+        return sandbox.ocp();
+    }
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(sandbox.dir.path(), fs::Permissions::from_mode(0o755))
+        .expect("open the sandbox to others");
+    let mut command = std::process::Command::new("setpriv");
+    command
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(env!("CARGO_BIN_EXE_ocp"))
+        .env("NO_COLOR", "1")
+        .env("OCP_HOME", sandbox.home())
+        .current_dir(sandbox.work());
+    command
+}
+
+#[test]
+fn an_unreadable_directory_is_reported_not_skipped() {
+    use std::os::unix::fs::PermissionsExt;
+    let sandbox = Sandbox::new();
+    let root = generate(&sandbox, "locked");
+    let locked = root.join("src/shopify_osiris/private");
+    fs::create_dir_all(&locked).expect("mkdir");
+    fs::write(locked.join("data.py"), "x = 1\n").expect("write");
+    fs::set_permissions(&locked, fs::Permissions::from_mode(0o000)).expect("chmod");
+    let output = run(ocp_unprivileged(&sandbox)
+        .args(["check", "--path"])
+        .arg(&root));
+    fs::set_permissions(&locked, fs::Permissions::from_mode(0o755)).expect("chmod back");
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("error[F005]: cannot read `src/shopify_osiris/private`"),
+        "{}",
+        stderr(&output)
+    );
 }

@@ -96,7 +96,9 @@ pub fn list(root: &Path) -> (Vec<PackageFile>, Vec<FileProblem>) {
                     .unwrap_or_default();
                 problems.push(FileProblem::Unreadable {
                     relative,
-                    reason: error.to_string(),
+                    reason: error
+                        .io_error()
+                        .map_or_else(|| error.to_string(), |io| io.kind().to_string()),
                 });
                 continue;
             }

@@ -83,8 +83,8 @@ impl Package {
                     codes::UNREADABLE,
                     format!("cannot read `{relative}`: {reason}"),
                 )
-                .in_file(relative)
-                .help("fix the permissions (`chmod u+r`) or add the path to `.gitignore`"),
+                .in_file(relative.clone())
+                .help(format!("fix the permissions (`chmod -R u+rX {relative}`), or add the path to `.gitignore`")),
             });
         }
         package.load_pyproject();
