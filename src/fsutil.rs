@@ -1,7 +1,6 @@
 //! Filesystem helpers: atomic writes (temp file in the same directory, fsync, rename), so a
 //! crash or a full disk never leaves a half-written file under its final name.
 
-use std::fs;
 use std::io::Write;
 use std::path::Path;
 
@@ -36,16 +35,4 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
             )
         })?;
     Ok(())
-}
-
-/// Reads a file as UTF-8 text, saying which file and why when it cannot.
-pub fn read_text(path: &Path) -> anyhow::Result<String> {
-    let bytes = fs::read(path).with_context(|| format!("failed to read `{}`", path.display()))?;
-    String::from_utf8(bytes).map_err(|error| {
-        anyhow::anyhow!(
-            "`{}` is not valid UTF-8 (invalid byte at offset {})",
-            path.display(),
-            error.utf8_error().valid_up_to()
-        )
-    })
 }

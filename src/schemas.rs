@@ -28,11 +28,6 @@ pub fn osiris_spec_validator() -> Result<&'static Validator, String> {
     OSIRIS_SPEC_VALIDATOR.as_ref().map_err(Clone::clone)
 }
 
-/// Compiles one of ocp's own embedded schemas (used by tests and `--format json` consumers).
-pub fn compile_embedded(text: &str) -> Result<Validator, String> {
-    compile(text)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

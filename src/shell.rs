@@ -47,7 +47,6 @@ const NOTE: Style = AnsiColor::Cyan.on_default().effects(Effects::BOLD);
 /// Writes status lines, warnings and errors to stderr, and data to stdout.
 pub struct Shell {
     verbosity: Verbosity,
-    color: ColorChoice,
     err: AutoStream<io::Stderr>,
     out: AutoStream<io::Stdout>,
 }
@@ -57,7 +56,6 @@ impl Shell {
     pub fn new(verbosity: Verbosity, color: ColorChoice) -> Self {
         Shell {
             verbosity,
-            color,
             err: AutoStream::new(io::stderr(), color.stream_choice()),
             out: AutoStream::new(io::stdout(), color.stream_choice()),
         }
@@ -70,10 +68,6 @@ impl Shell {
     /// Whether stderr renders colors (for renderers that style their own output).
     pub fn err_supports_color(&self) -> bool {
         !matches!(self.err.current_choice(), StreamChoice::Never)
-    }
-
-    pub fn color_choice(&self) -> ColorChoice {
-        self.color
     }
 
     /// A cargo-style status line: a right-aligned green verb, then the message.

@@ -65,14 +65,14 @@ pub fn check(package: &Package) -> Report {
     consistency::check(package, &mut diagnostics);
     driver::check(package, &mut diagnostics);
     secrets::check(package, &mut diagnostics);
-    sort(package, &mut diagnostics);
+    sort(&mut diagnostics);
     Report {
         diagnostics,
         summary: summarize(package),
     }
 }
 
-fn sort(package: &Package, diagnostics: &mut [Diagnostic]) {
+fn sort(diagnostics: &mut [Diagnostic]) {
     let position = |d: &Diagnostic| -> (String, usize) {
         match &d.location {
             Some(location) => (
@@ -82,7 +82,6 @@ fn sort(package: &Package, diagnostics: &mut [Diagnostic]) {
             None => (String::new(), 0),
         }
     };
-    let _ = package;
     diagnostics.sort_by(|a, b| position(a).cmp(&position(b)).then(a.code.cmp(b.code)));
 }
 

@@ -24,10 +24,6 @@ pub enum VersionError {
 pub struct PackageVersion(Version);
 
 impl PackageVersion {
-    pub fn pep440(&self) -> &Version {
-        &self.0
-    }
-
     /// The semver spelling an Osiris spec uses: `1.0.0rc1` -> `1.0.0-rc.1`.
     pub fn to_semver(&self) -> Result<String, VersionError> {
         let version = &self.0;

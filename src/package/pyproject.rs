@@ -187,25 +187,6 @@ impl Pyproject {
             .and_then(|key| key.span());
         Some((out, item.span().or(span)))
     }
-
-    /// `[tool.setuptools] include-package-data`.
-    pub fn setuptools_include_package_data(&self) -> Option<bool> {
-        self.document
-            .as_table()
-            .get("tool")?
-            .get("setuptools")?
-            .get("include-package-data")?
-            .as_bool()
-    }
-
-    /// The span of a `[tool.<name>]` table's key, if present.
-    pub fn has_tool(&self, name: &str) -> bool {
-        self.document
-            .as_table()
-            .get("tool")
-            .and_then(|tool| tool.get(name))
-            .is_some()
-    }
 }
 
 fn strings<'a>(values: impl Iterator<Item = &'a Value>) -> Vec<Spanned<String>> {
