@@ -4,6 +4,9 @@
 
 mod build;
 mod check;
+mod key;
+mod sign;
+mod verify;
 
 mod new;
 
@@ -21,7 +24,10 @@ Exit status:
 
 Environment:
   NO_COLOR         disable colors when set to any non-empty value
-  SOURCE_DATE_EPOCH  timestamp written into built tarballs (default: a fixed date)";
+  SOURCE_DATE_EPOCH  timestamp written into built tarballs (default: a fixed date)
+  OCP_HOME         ocp's per-user directory (default: ~/.local/share/ocp)
+  OCP_SIGNING_KEY  the secret key for `ocp sign`: the key file's text, or its path
+  OCP_SIGNING_KEY_PASSWORD  the secret key's password (no prompt)";
 
 /// The package manager and build toolchain for Osiris Component Packages.
 #[derive(Debug, Parser)]
@@ -66,6 +72,9 @@ enum Command {
     Init(new::InitArgs),
     Check(check::CheckArgs),
     Build(build::BuildArgs),
+    Key(key::KeyArgs),
+    Sign(sign::SignArgs),
+    Verify(verify::VerifyArgs),
 }
 
 /// Parses the command line, runs the command and returns the process exit code.
@@ -110,6 +119,9 @@ fn run(command: Command, shell: &mut Shell) -> anyhow::Result<ExitCode> {
         Command::Init(args) => new::run_init(args, shell),
         Command::Check(args) => check::run(args, shell),
         Command::Build(args) => build::run(args, shell),
+        Command::Key(args) => key::run(args, shell),
+        Command::Sign(args) => sign::run(args, shell),
+        Command::Verify(args) => verify::run(args, shell),
     }
 }
 
