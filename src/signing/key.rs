@@ -14,7 +14,7 @@ use blake2::Digest as _;
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use zeroize::{Zeroize, Zeroizing};
 
-use super::{SigningError, base64_decode, base64_encode, random_bytes};
+use super::{SigningError, base64_encode, decode_line, random_bytes};
 use crate::model::KeyId;
 
 const SIGNATURE_ALGORITHM: &[u8; 2] = b"Ed";
@@ -33,8 +33,9 @@ const COMMENT_PREFIX: &str = "untrusted comment:";
 /// The most memory a secret key's key derivation may ask for: twice what `minisign -G` uses,
 /// so a key file cannot make ocp allocate until the machine gives up.
 const MAX_KDF_MEMORY: u64 = 2 << 30;
-/// The most parallel scrypt passes a key file may ask for (minisign's keys use 1).
-const MAX_KDF_PASSES: u32 = 64;
+/// The most memory all of a key derivation's passes may walk through together: eight times
+/// what `minisign -G` uses (one pass over 1 GiB), so a key file cannot keep ocp busy for hours.
+const MAX_KDF_TOTAL: u64 = 8 << 30;
 
 /// A public key: the key id and the Ed25519 verifying key.
 #[derive(Clone, PartialEq, Eq)]
@@ -66,14 +67,8 @@ impl PublicKey {
         } else {
             first
         };
-        let bytes =
-            base64_decode(encoded).ok_or_else(|| malformed("the key line is not base64"))?;
-        if bytes.len() != PUBLIC_KEY_LENGTH {
-            return Err(malformed(&format!(
-                "the key is {} bytes long, not {PUBLIC_KEY_LENGTH}",
-                bytes.len()
-            )));
-        }
+        let bytes = decode_line(encoded, PUBLIC_KEY_LENGTH)
+            .map_err(|reason| malformed(&format!("the key line {reason}")))?;
         check_algorithm(&bytes[0..2])?;
         let key_id = KeyId::from_bytes(array(&bytes[2..10]));
         let key = VerifyingKey::from_bytes(&array(&bytes[10..42]))
@@ -162,12 +157,12 @@ impl KdfLimits {
         let memory = (1u64 << log_n)
             .saturating_mul(u64::from(r))
             .saturating_mul(128);
-        if memory > MAX_KDF_MEMORY || p > MAX_KDF_PASSES {
+        if memory > MAX_KDF_MEMORY || memory.saturating_mul(u64::from(p)) > MAX_KDF_TOTAL {
             return Err(SigningError::KdfTooExpensive {
                 memory_mib: memory >> 20,
                 passes: p,
                 max_memory_mib: MAX_KDF_MEMORY >> 20,
-                max_passes: MAX_KDF_PASSES,
+                max_total_mib: MAX_KDF_TOTAL >> 20,
             });
         }
         let corrupted = || SigningError::CorruptedSecretKey {
@@ -206,14 +201,9 @@ impl SecretKeyFile {
             first
         };
         let decoded = Zeroizing::new(
-            base64_decode(encoded).ok_or_else(|| malformed("the key line is not base64"))?,
+            decode_line(encoded, SECRET_KEY_LENGTH)
+                .map_err(|reason| malformed(&format!("the key line {reason}")))?,
         );
-        if decoded.len() != SECRET_KEY_LENGTH {
-            return Err(malformed(&format!(
-                "the key is {} bytes long, not {SECRET_KEY_LENGTH} (is the file truncated?)",
-                decoded.len()
-            )));
-        }
         check_algorithm(&decoded[0..2])?;
         let kdf = &decoded[2..4];
         if kdf != KDF_SCRYPT && kdf != KDF_NONE {
@@ -495,7 +485,7 @@ mod tests {
         let key = SecretKey::generate().expect("a key");
         let text = key.to_file_text(None, fast(), "c").expect("encode");
         let line = text.lines().nth(1).expect("key line");
-        let mut bytes = base64_decode(line).expect("base64");
+        let mut bytes = crate::signing::base64_decode(line).expect("base64");
         bytes[100] ^= 1;
         let file = SecretKeyFile::parse(&base64_encode(&bytes)).expect("parse");
         assert!(matches!(

@@ -50,13 +50,13 @@ pub enum SigningError {
     #[error("the secret key is corrupted: {reason}")]
     CorruptedSecretKey { reason: String },
     #[error(
-        "the secret key asks for a key derivation of {memory_mib} MiB of memory and {passes} passes; ocp allows at most {max_memory_mib} MiB and {max_passes} passes"
+        "the secret key asks for a key derivation over {memory_mib} MiB of memory, {passes} times; ocp allows at most {max_memory_mib} MiB, and {max_total_mib} MiB in all"
     )]
     KdfTooExpensive {
         memory_mib: u64,
         passes: u32,
         max_memory_mib: u64,
-        max_passes: u32,
+        max_total_mib: u64,
     },
     #[error("the secret key is encrypted and no password was given")]
     PasswordRequired,
@@ -104,6 +104,34 @@ pub(crate) fn base64_decode(text: &str) -> Option<Vec<u8>> {
     base64::engine::general_purpose::STANDARD
         .decode(text.trim())
         .ok()
+}
+
+/// Decodes a base64 line that must hold exactly `expected` bytes, or says what is wrong with
+/// it in words that tell a truncated file from a damaged one ("the key line is ...").
+pub(crate) fn decode_line(text: &str, expected: usize) -> Result<Vec<u8>, String> {
+    let text = text.trim();
+    let expected_characters = expected.div_ceil(3) * 4;
+    let is_alphabet = text
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='));
+    if !is_alphabet {
+        return Err("is not base64: the file is damaged".to_owned());
+    }
+    if text.len() < expected_characters {
+        return Err(format!(
+            "is {} characters long instead of {expected_characters}: the file is truncated",
+            text.len()
+        ));
+    }
+    let bytes =
+        base64_decode(text).ok_or_else(|| "is not valid base64: the file is damaged".to_owned())?;
+    if bytes.len() != expected {
+        return Err(format!(
+            "holds {} bytes instead of {expected}: the file is damaged",
+            bytes.len()
+        ));
+    }
+    Ok(bytes)
 }
 
 pub(crate) fn base64_encode(bytes: &[u8]) -> String {

@@ -20,7 +20,7 @@ use blake2::Digest as _;
 use ed25519_dalek::{Signature, Signer as _};
 
 use super::key::{array, check_one_line, printable};
-use super::{PublicKey, SecretKey, SigningError, base64_decode, base64_encode};
+use super::{PublicKey, SecretKey, SigningError, base64_encode, decode_line};
 use crate::model::KeyId;
 
 const UNTRUSTED_PREFIX: &str = "untrusted comment:";
@@ -113,14 +113,8 @@ impl SignatureFile {
             .unwrap_or(untrusted_comment);
 
         let second = next_line(2, "the signature")?;
-        let bytes = base64_decode(second)
-            .ok_or_else(|| malformed("line 2 (the signature) is not base64".to_owned()))?;
-        if bytes.len() != SIGNATURE_LINE_LENGTH {
-            return Err(malformed(format!(
-                "line 2 (the signature) holds {} bytes, not {SIGNATURE_LINE_LENGTH}",
-                bytes.len()
-            )));
-        }
+        let bytes = decode_line(second, SIGNATURE_LINE_LENGTH)
+            .map_err(|reason| malformed(format!("line 2 (the signature) {reason}")))?;
         let algorithm = match &bytes[0..2] {
             b"ED" => Algorithm::Prehashed,
             b"Ed" => Algorithm::Legacy,
@@ -141,14 +135,8 @@ impl SignatureFile {
             .ok_or_else(|| malformed(format!("line 3 does not start with `{TRUSTED_PREFIX}`")))?;
 
         let fourth = next_line(4, "the global signature")?;
-        let global = base64_decode(fourth)
-            .ok_or_else(|| malformed("line 4 (the global signature) is not base64".to_owned()))?;
-        if global.len() != 64 {
-            return Err(malformed(format!(
-                "line 4 (the global signature) holds {} bytes, not 64",
-                global.len()
-            )));
-        }
+        let global = decode_line(fourth, 64)
+            .map_err(|reason| malformed(format!("line 4 (the global signature) {reason}")))?;
         let global_signature = Signature::from_bytes(&array(&global));
 
         Ok(SignatureFile {
@@ -266,6 +254,34 @@ mod tests {
         parsed
             .verify(&key.public_key(), &b"hello"[..], false)
             .expect("verify");
+    }
+
+    #[test]
+    fn legacy_signatures_verify_only_when_allowed() {
+        let key = SecretKey::generate().expect("a key");
+        let signature = key.signing_key().sign(b"hello");
+        let global_signature = key.signing_key().sign(&global_message(&signature, "t"));
+        let legacy = SignatureFile {
+            untrusted_comment: "c".to_owned(),
+            algorithm: Algorithm::Legacy,
+            key_id: key.key_id(),
+            signature,
+            trusted_comment: "t".to_owned(),
+            global_signature,
+        };
+        let parsed = SignatureFile::parse(&legacy.to_text()).expect("parse");
+        assert_eq!(parsed.algorithm, Algorithm::Legacy);
+        parsed
+            .verify(&key.public_key(), &b"hello"[..], true)
+            .expect("verify");
+        assert!(matches!(
+            parsed.verify(&key.public_key(), &b"hello"[..], false),
+            Err(SigningError::LegacyRefused)
+        ));
+        assert!(matches!(
+            parsed.verify(&key.public_key(), &b"hellp"[..], true),
+            Err(SigningError::FileMismatch)
+        ));
     }
 
     #[test]

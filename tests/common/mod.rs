@@ -13,7 +13,10 @@ pub struct Sandbox {
 
 impl Sandbox {
     pub fn new() -> Self {
-        let dir = tempfile::Builder::new().prefix("ocp-test-").tempdir().expect("create a temporary directory");
+        let dir = tempfile::Builder::new()
+            .prefix("ocp-test-")
+            .tempdir()
+            .expect("create a temporary directory");
         std::fs::create_dir_all(dir.path().join("home")).expect("create OCP_HOME");
         std::fs::create_dir_all(dir.path().join("work")).expect("create the work directory");
         Sandbox { dir }
@@ -36,11 +39,18 @@ impl Sandbox {
     pub fn ocp_in(&self, dir: &Path) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_ocp"));
         for (key, _) in std::env::vars_os() {
-            if key.to_string_lossy().starts_with("OCP_") || key == "SOURCE_DATE_EPOCH" || key == "VIRTUAL_ENV" {
+            if key.to_string_lossy().starts_with("OCP_")
+                || key == "SOURCE_DATE_EPOCH"
+                || key == "VIRTUAL_ENV"
+            {
                 command.env_remove(&key);
             }
         }
-        command.env("OCP_HOME", self.home()).env("NO_COLOR", "1").env("GIT_CONFIG_NOSYSTEM", "1").current_dir(dir);
+        command
+            .env("OCP_HOME", self.home())
+            .env("NO_COLOR", "1")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .current_dir(dir);
         command
     }
 }
@@ -53,7 +63,12 @@ pub fn run(command: &mut Command) -> Output {
 /// Runs a command that must succeed, and returns its output.
 pub fn run_ok(command: &mut Command) -> Output {
     let output = run(command);
-    assert!(output.status.success(), "command failed: {command:?}\n--- stdout\n{}\n--- stderr\n{}", stdout(&output), stderr(&output));
+    assert!(
+        output.status.success(),
+        "command failed: {command:?}\n--- stdout\n{}\n--- stderr\n{}",
+        stdout(&output),
+        stderr(&output)
+    );
     output
 }
 
