@@ -1039,6 +1039,10 @@ fn trusted_signers_are_named_and_required() {
     // The list, as JSON for scripts.
     let output = run_ok(sandbox.ocp().args(["key", "trusted", "--format", "json"]));
     let json: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("json");
+    assert_follows_schema(
+        &json,
+        include_str!("../schemas/trusted-keys-report.schema.json"),
+    );
     let names: Vec<&str> = json["signers"]
         .as_array()
         .expect("signers")
@@ -1157,17 +1161,23 @@ fn verify_json_follows_its_schema() {
             .args(["--format", "json"]),
     );
     let document: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("json");
-    let schema: serde_json::Value =
-        serde_json::from_str(include_str!("../schemas/verify-report.schema.json")).expect("schema");
-    let validator = jsonschema::draft202012::new(&schema).expect("compile the schema");
-    let errors: Vec<String> = validator
-        .iter_errors(&document)
-        .map(|e| e.to_string())
-        .collect();
-    assert!(errors.is_empty(), "{errors:?}\n{document}");
+    assert_follows_schema(
+        &document,
+        include_str!("../schemas/verify-report.schema.json"),
+    );
     assert_eq!(document["package"]["version"], "0.1.0");
     assert_eq!(
         document["package"]["sha256"],
         sha256_of(&signed.file).as_str()
     );
+}
+
+fn assert_follows_schema(document: &serde_json::Value, schema: &str) {
+    let schema: serde_json::Value = serde_json::from_str(schema).expect("schema");
+    let validator = jsonschema::draft202012::new(&schema).expect("compile the schema");
+    let errors: Vec<String> = validator
+        .iter_errors(document)
+        .map(|error| error.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}\n{document}");
 }
