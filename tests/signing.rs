@@ -641,7 +641,20 @@ fn ci_signs_with_a_key_path_in_the_environment() {
         .arg("sign")
         .arg(&file)
         .env("OCP_SIGNING_KEY", sandbox.work().join("missing.key")));
-    assert_user_error(&output, "there is no secret key at");
+    assert_user_error(
+        &output,
+        "`OCP_SIGNING_KEY` holds neither a secret key nor the path of an existing file",
+    );
+    assert!(!stderr(&output).contains("missing.key"));
+
+    // A damaged key line is never echoed back, even when it could be read as a path.
+    let output = run(sandbox
+        .ocp()
+        .arg("sign")
+        .arg(&file)
+        .env("OCP_SIGNING_KEY", "RWRTY0Iy3k2fQ/partial+secret/line"));
+    assert_user_error(&output, "`OCP_SIGNING_KEY` holds neither a secret key");
+    assert!(!stderr(&output).contains("partial+secret"));
 }
 
 #[test]

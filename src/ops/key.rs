@@ -57,18 +57,17 @@ pub enum SecretKeySource {
 }
 
 impl SecretKeySource {
-    /// Reads `OCP_SIGNING_KEY`'s value: the key's text when it looks like a key file (a
-    /// comment line, a line break, or just the base64 of a minisign secret key), else a path.
+    /// Reads `OCP_SIGNING_KEY`'s value: the path of a key file when a file exists there, else
+    /// the key's text. A value that is neither fails as text, so the error never echoes what
+    /// may be a damaged secret key.
     pub fn from_env_value(value: String) -> SecretKeySource {
         let value = Zeroizing::new(value);
         let trimmed = value.trim();
-        let looks_like_text = trimmed.starts_with("untrusted comment:")
-            || trimmed.contains('\n')
-            || SecretKeyFile::parse(trimmed).is_ok();
-        if looks_like_text {
-            SecretKeySource::Text(value)
-        } else {
+        let is_text = trimmed.starts_with("untrusted comment:") || trimmed.contains('\n');
+        if !is_text && Path::new(trimmed).is_file() {
             SecretKeySource::File(PathBuf::from(trimmed))
+        } else {
+            SecretKeySource::Text(value)
         }
     }
 
