@@ -1,6 +1,7 @@
 //! Filesystem helpers: atomic writes (temp file in the same directory, fsync, rename), so a
 //! crash or a full disk never leaves a half-written file under its final name.
 
+use std::fs;
 use std::io::Write;
 use std::path::Path;
 
@@ -34,5 +35,54 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
                 path.display()
             )
         })?;
+    Ok(())
+}
+
+/// Reads a file as UTF-8 text, saying which file and why when it cannot.
+pub fn read_text(path: &Path) -> anyhow::Result<String> {
+    let bytes = fs::read(path).with_context(|| format!("failed to read `{}`", path.display()))?;
+    String::from_utf8(bytes).map_err(|error| {
+        anyhow::anyhow!(
+            "`{}` is not valid UTF-8 (invalid byte at offset {})",
+            path.display(),
+            error.utf8_error().valid_up_to()
+        )
+    })
+}
+
+/// Writes a new file atomically with permission bits `mode` (on Unix), and fails if `path`
+/// already exists: for files such as secret keys that must never replace another.
+pub fn write_new_atomic(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<()> {
+    let directory = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    // tempfile creates the file readable by its owner only, so a secret never sits on disk
+    // with wider permissions, even for a moment.
+    let mut temp = tempfile::Builder::new()
+        .prefix(".ocp-tmp-")
+        .tempfile_in(directory)
+        .with_context(|| {
+            format!(
+                "failed to create a temporary file in `{}`",
+                directory.display()
+            )
+        })?;
+    temp.write_all(bytes)
+        .with_context(|| format!("failed to write `{}`", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(temp.path(), fs::Permissions::from_mode(mode))
+            .with_context(|| format!("failed to set the permissions of `{}`", path.display()))?;
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    temp.as_file()
+        .sync_all()
+        .with_context(|| format!("failed to flush `{}` to disk", path.display()))?;
+    temp.persist_noclobber(path)
+        .map_err(|error| error.error)
+        .with_context(|| format!("failed to create `{}`", path.display()))?;
     Ok(())
 }

@@ -18,7 +18,9 @@
 //!   - [`build`]: file selection, PKG-INFO and the `ocp.json` manifest, and the reproducible
 //!     tarball writer;
 //!   - [`scaffold`]: the templates embedded from `templates/` and their rendering;
-//!   - [`schemas`]: the JSON schemas embedded from `schemas/`.
+//!   - [`schemas`]: the JSON schemas embedded from `schemas/`;
+//!   - [`signing`]: minisign-format keys and signatures (ed25519), the trusted comment that
+//!     binds a signature to an OCP's name, version and sha256, and the trusted keys files.
 //! - [`model`]: newtypes for the nouns (`ComponentName`, `PackageName`, `PackageVersion`,
 //!   `OsirisRange`, `Checksum`). Parsed at the edge; the rest of the code cannot hold an
 //!   invalid one.
@@ -28,6 +30,7 @@
 //!   stdout).
 //! - [`error`]: help lines, the bug marker and exit codes, usable from every layer.
 //! - [`fsutil`]: atomic writes and other filesystem helpers.
+//! - [`home`]: where ocp keeps per-user files (`OCP_HOME`); resolved once by the CLI.
 
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
@@ -37,9 +40,11 @@ pub mod cli;
 pub mod diagnostics;
 pub mod error;
 pub mod fsutil;
+pub mod home;
 pub mod model;
 pub mod ops;
 pub mod package;
 pub mod scaffold;
 pub mod schemas;
 pub mod shell;
+pub mod signing;

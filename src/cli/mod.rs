@@ -4,6 +4,9 @@
 
 mod build;
 mod check;
+mod key;
+mod sign;
+mod verify;
 
 mod new;
 
@@ -23,8 +26,11 @@ Exit status:
   2  ocp itself failed (please report it)
 
 Environment:
-  NO_COLOR           disable colors when set to any non-empty value
-  SOURCE_DATE_EPOCH  timestamp written into built tarballs (default: 2000-01-01)";
+  NO_COLOR                  disable colors when set to any non-empty value
+  SOURCE_DATE_EPOCH         timestamp written into built tarballs (default: 2000-01-01)
+  OCP_HOME                  ocp's per-user directory (default: ~/.local/share/ocp)
+  OCP_SIGNING_KEY           the secret key for `ocp sign`: the key file's text, or its path
+  OCP_SIGNING_KEY_PASSWORD  the secret key's password (no prompt)";
 
 /// The package manager and build toolchain for Osiris Component Packages.
 #[derive(Debug, Parser)]
@@ -69,6 +75,9 @@ enum Command {
     Init(new::InitArgs),
     Check(check::CheckArgs),
     Build(build::BuildArgs),
+    Key(key::KeyArgs),
+    Sign(sign::SignArgs),
+    Verify(verify::VerifyArgs),
 }
 
 /// Parses the command line, runs the command and returns the process exit code.
@@ -113,6 +122,9 @@ fn run(command: Command, shell: &mut Shell) -> anyhow::Result<ExitCode> {
         Command::Init(args) => new::run_init(args, shell),
         Command::Check(args) => check::run(args, shell),
         Command::Build(args) => build::run(args, shell),
+        Command::Key(args) => key::run(args, shell),
+        Command::Sign(args) => sign::run(args, shell),
+        Command::Verify(args) => verify::run(args, shell),
     }
 }
 

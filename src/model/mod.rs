@@ -3,9 +3,11 @@
 //! else in the crate.
 
 mod checksum;
+mod key_id;
 mod names;
 mod version;
 
 pub use checksum::Checksum;
+pub use key_id::{KeyId, KeyIdError};
 pub use names::{ComponentName, ImportName, NameError, PackageName};
 pub use version::{PackageVersion, VersionError, format_specifiers, semver_to_pep440};

@@ -4,4 +4,7 @@
 
 pub mod build;
 pub mod check;
+pub mod key;
 pub mod new;
+pub mod sign;
+pub mod verify;
