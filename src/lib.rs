@@ -19,10 +19,12 @@
 //!     tarball writer;
 //!   - [`scaffold`]: the templates embedded from `templates/` and their rendering;
 //!   - [`schemas`]: the JSON schemas embedded from `schemas/`;
+//!   - [`index`]: the git-backed package index: its format (`config.json`, one JSON-lines
+//!     file per package at a sharded path);
 //!   - [`signing`]: minisign-format keys and signatures (ed25519), the trusted comment that
 //!     binds a signature to an OCP's name, version and sha256, and the trusted keys files.
 //! - [`model`]: newtypes for the nouns (`ComponentName`, `PackageName`, `PackageVersion`,
-//!   `OsirisRange`, `Checksum`). Parsed at the edge; the rest of the code cannot hold an
+//!   `KeyId`, `Checksum`). Parsed at the edge; the rest of the code cannot hold an
 //!   invalid one.
 //! - [`diagnostics`]: the finding model shared by the domain modules and its rendering
 //!   (rustc-style text through `annotate-snippets`, or JSON).
@@ -41,6 +43,7 @@ pub mod diagnostics;
 pub mod error;
 pub mod fsutil;
 pub mod home;
+pub mod index;
 pub mod model;
 pub mod ops;
 pub mod package;
