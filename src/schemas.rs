@@ -14,6 +14,21 @@ pub const CHECK_REPORT: &str = include_str!("../schemas/check-report.schema.json
 /// The schema of `ocp build --format json`.
 pub const BUILD_REPORT: &str = include_str!("../schemas/build-report.schema.json");
 
+/// The schema of one line of an index package file.
+pub const INDEX_ENTRY: &str = include_str!("../schemas/index-entry.schema.json");
+/// The schema of an index's `config.json`.
+pub const INDEX_CONFIG: &str = include_str!("../schemas/index-config.schema.json");
+/// The schema of one line of an owner log.
+pub const OWNER_EVENT: &str = include_str!("../schemas/owner-event.schema.json");
+
+static INDEX_ENTRY_VALIDATOR: LazyLock<Result<Validator, String>> =
+    LazyLock::new(|| compile(INDEX_ENTRY));
+
+/// The compiled index entry schema.
+pub fn index_entry_validator() -> Result<&'static Validator, String> {
+    INDEX_ENTRY_VALIDATOR.as_ref().map_err(Clone::clone)
+}
+
 static OSIRIS_SPEC_VALIDATOR: LazyLock<Result<Validator, String>> =
     LazyLock::new(|| compile(OSIRIS_0_5_7_SPEC));
 
@@ -34,7 +49,15 @@ mod tests {
 
     #[test]
     fn every_embedded_schema_compiles() {
-        for text in [OSIRIS_0_5_7_SPEC, MANIFEST, CHECK_REPORT, BUILD_REPORT] {
+        for text in [
+            OSIRIS_0_5_7_SPEC,
+            MANIFEST,
+            CHECK_REPORT,
+            BUILD_REPORT,
+            INDEX_ENTRY,
+            INDEX_CONFIG,
+            OWNER_EVENT,
+        ] {
             compile(text).expect("schema compiles");
         }
     }

@@ -4,11 +4,14 @@
 
 mod build;
 mod check;
+mod index;
 mod key;
+mod new;
+mod owner;
+mod publish;
+mod search;
 mod sign;
 mod verify;
-
-mod new;
 
 use std::process::ExitCode;
 
@@ -30,7 +33,8 @@ Environment:
   SOURCE_DATE_EPOCH         timestamp written into built tarballs (default: 2000-01-01)
   OCP_HOME                  ocp's per-user directory (default: ~/.local/share/ocp)
   OCP_SIGNING_KEY           the secret key for `ocp sign`: the key file's text, or its path
-  OCP_SIGNING_KEY_PASSWORD  the secret key's password (no prompt)";
+  OCP_SIGNING_KEY_PASSWORD  the secret key's password (no prompt)
+  OCP_INDEX                 the index for publish, yank, owner, search and info";
 
 /// The package manager and build toolchain for Osiris Component Packages.
 #[derive(Debug, Parser)]
@@ -78,6 +82,12 @@ enum Command {
     Key(key::KeyArgs),
     Sign(sign::SignArgs),
     Verify(verify::VerifyArgs),
+    Publish(publish::PublishArgs),
+    Yank(owner::YankArgs),
+    Owner(owner::OwnerArgs),
+    Search(search::SearchArgs),
+    Info(search::InfoArgs),
+    Index(index::IndexArgs),
 }
 
 /// Parses the command line, runs the command and returns the process exit code.
@@ -125,6 +135,12 @@ fn run(command: Command, shell: &mut Shell) -> anyhow::Result<ExitCode> {
         Command::Key(args) => key::run(args, shell),
         Command::Sign(args) => sign::run(args, shell),
         Command::Verify(args) => verify::run(args, shell),
+        Command::Publish(args) => publish::run(args, shell),
+        Command::Yank(args) => owner::run_yank(args, shell),
+        Command::Owner(args) => owner::run_owner(args, shell),
+        Command::Search(args) => search::run_search(args, shell),
+        Command::Info(args) => search::run_info(args, shell),
+        Command::Index(args) => index::run(args, shell),
     }
 }
 

@@ -49,6 +49,181 @@ pub struct IndexEntry {
     pub published: String,
 }
 
+/// `config.json` at the root of an index.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndexConfig {
+    /// The index format; ocp refuses an index whose format it does not know.
+    pub format_version: u32,
+    /// Where tarballs are downloaded from: a URL (`https://`, `http://`, `file://`) or a path
+    /// relative to the index root, with `{name}`, `{version}`, `{file}` and `{shard}`
+    /// replaced (see [`IndexConfig::download_location`]).
+    pub download: String,
+    /// Where `ocp publish` stores tarballs.
+    pub storage: Storage,
+    #[serde(default)]
+    pub policy: Policy,
+}
+
+/// Where `ocp publish` stores tarballs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum Storage {
+    /// Inside the index repository itself, at the `download` path, committed with the entry:
+    /// one git repository is the whole registry.
+    Index,
+    /// A local or shared directory; `download` is usually a `file://` URL into it.
+    Directory {
+        /// The directory; `{name}` and `{file}` locate a tarball below it.
+        path: String,
+    },
+    /// An HTTP(S) server that accepts `PUT`.
+    Http {
+        /// The upload URL template (`https://host/ocp/{name}/{file}`).
+        upload: String,
+        /// The environment variable holding a bearer token for uploads, if the server needs one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token_env: Option<String>,
+    },
+}
+
+/// What the index demands of every entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    /// Every entry must carry a signature by an owner of its package. ocp always signs; this
+    /// records the index's promise to readers (`ocp index verify` enforces it).
+    #[serde(default = "default_true")]
+    pub signatures_required: bool,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            signatures_required: true,
+        }
+    }
+}
+
+fn default_true() -> bool {
+    true
+}
+
+impl IndexConfig {
+    /// The config of a new index with the given storage.
+    pub fn new(storage: Storage) -> Self {
+        let download = match &storage {
+            Storage::Index => "tarballs/{shard}/{file}".to_owned(),
+            Storage::Directory { path } => {
+                format!("file://{}/{{name}}/{{file}}", path.trim_end_matches('/'))
+            }
+            Storage::Http { upload, .. } => upload.clone(),
+        };
+        IndexConfig {
+            format_version: FORMAT_VERSION,
+            download,
+            storage,
+            policy: Policy::default(),
+        }
+    }
+
+    /// The download location of a version's tarball: a URL, or a path relative to the index.
+    pub fn download_location(&self, name: &str, version: &str) -> String {
+        expand(&self.download, name, version)
+    }
+}
+
+/// The tarball file name of a version: `{name with _}-{version}.tar.gz`, as `ocp build` names it.
+pub fn tarball_file_name(name: &str, version: &str) -> String {
+    format!("{}-{version}.tar.gz", name.replace('-', "_"))
+}
+
+/// Replaces `{name}`, `{version}`, `{file}` and `{shard}` in a location template.
+pub fn expand(template: &str, name: &str, version: &str) -> String {
+    template
+        .replace("{name}", name)
+        .replace("{version}", version)
+        .replace("{file}", &tarball_file_name(name, version))
+        .replace(
+            "{shard}",
+            &shard(name)
+                .rsplit_once('/')
+                .map_or(String::new(), |(dir, _)| dir.to_owned()),
+        )
+}
+
+/// One signed event in a package's owner log (`owners/<shard>`): who owns the package and
+/// which versions are yanked. The log is append-only; replaying it gives the current owners
+/// and yanked versions, and every event is signed by an owner of its time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OwnerEvent {
+    /// What happened.
+    pub action: OwnerAction,
+    /// The normalized package name.
+    pub package: String,
+    /// The key the event is about (`claim`, `add-owner`, `remove-owner`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
+    /// That key's public key, minisign text form `RW...` (`claim`, `add-owner`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
+    /// The version (`yank`, `unyank`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// The key id of the owner who signed the event.
+    pub by: String,
+    /// RFC 3339, UTC.
+    pub time: String,
+    /// The minisign signature of [`OwnerEvent::signed_bytes`] by `by`.
+    #[serde(default)]
+    pub signature: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OwnerAction {
+    /// The first publish of a name: its key becomes the first owner (trust on first use).
+    Claim,
+    AddOwner,
+    RemoveOwner,
+    Yank,
+    Unyank,
+}
+
+impl OwnerEvent {
+    /// The bytes the signature covers: the event as JSON without its signature.
+    pub fn signed_bytes(&self) -> Vec<u8> {
+        let unsigned = OwnerEvent {
+            signature: String::new(),
+            ..self.clone()
+        };
+        serde_json::to_vec(&unsigned).unwrap_or_default()
+    }
+}
+
+/// Reads an owner log: one [`OwnerEvent`] per non-empty line.
+pub fn parse_events(text: &str) -> Result<Vec<OwnerEvent>, LineError> {
+    parse_lines(text)
+}
+
+/// Writes an owner log.
+pub fn format_events(events: &[OwnerEvent]) -> String {
+    events
+        .iter()
+        .map(|event| serde_json::to_string(event).unwrap_or_default() + "\n")
+        .collect()
+}
+
+/// `components/<shard>`: which package a component name belongs to. The first package that
+/// publishes a component keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComponentRecord {
+    pub component: String,
+    pub package: String,
+}
+
 /// Why a line of an index file could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("line {line}: {reason}")]
@@ -60,6 +235,10 @@ pub struct LineError {
 
 /// Reads a package file: one JSON object per non-empty line.
 pub fn parse_entries(text: &str) -> Result<Vec<IndexEntry>, LineError> {
+    parse_lines(text)
+}
+
+fn parse_lines<T: serde::de::DeserializeOwned>(text: &str) -> Result<Vec<T>, LineError> {
     text.lines()
         .enumerate()
         .filter(|(_, line)| !line.trim().is_empty())

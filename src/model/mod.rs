@@ -9,5 +9,5 @@ mod version;
 
 pub use checksum::Checksum;
 pub use key_id::{KeyId, KeyIdError};
-pub use names::{ComponentName, ImportName, NameError, PackageName};
+pub use names::{ComponentName, ImportName, NameError, PackageName, normalize_name};
 pub use version::{PackageVersion, VersionError, format_specifiers, semver_to_pep440};

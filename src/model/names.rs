@@ -176,20 +176,7 @@ impl PackageName {
 
     /// The PEP 503 normalized form: lowercase, runs of `-_.` become one `-`.
     pub fn normalized(&self) -> String {
-        let mut out = String::with_capacity(self.0.len());
-        let mut last_was_separator = false;
-        for character in self.0.chars() {
-            if matches!(character, '-' | '_' | '.') {
-                if !last_was_separator {
-                    out.push('-');
-                }
-                last_was_separator = true;
-            } else {
-                out.push(character.to_ascii_lowercase());
-                last_was_separator = false;
-            }
-        }
-        out
+        normalize_name(&self.0)
     }
 
     /// The name as it appears in sdist and wheel file names (PEP 625): normalized, with `_`.
@@ -227,6 +214,25 @@ impl fmt::Display for PackageName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// PEP 503 normalization of any distribution name: lowercase, runs of `-`, `_` and `.`
+/// become one `-`.
+pub fn normalize_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut last_was_separator = false;
+    for character in name.chars() {
+        if matches!(character, '-' | '_' | '.') {
+            if !last_was_separator {
+                out.push('-');
+            }
+            last_was_separator = true;
+        } else {
+            out.push(character.to_ascii_lowercase());
+            last_was_separator = false;
+        }
+    }
+    out
 }
 
 /// A Python import package name (`shopify_osiris`).

@@ -4,7 +4,12 @@
 
 pub mod build;
 pub mod check;
+pub mod index;
 pub mod key;
 pub mod new;
+pub mod owner;
+pub mod publish;
+pub mod registry;
+pub mod search;
 pub mod sign;
 pub mod verify;

@@ -199,6 +199,26 @@ impl SignatureFile {
     }
 }
 
+impl SignatureFile {
+    /// Checks only the global signature: that `key` signed this signature together with its
+    /// trusted comment. For an OCP the trusted comment names the package, version and sha256,
+    /// so this proves what the key vouched for without the tarball at hand.
+    pub fn verify_trusted_comment(&self, key: &PublicKey) -> Result<(), SigningError> {
+        if self.key_id != key.key_id() {
+            return Err(SigningError::KeyIdMismatch {
+                signature: self.key_id,
+                public_key: key.key_id(),
+            });
+        }
+        key.verifying_key()
+            .verify_strict(
+                &global_message(&self.signature, &self.trusted_comment),
+                &self.global_signature,
+            )
+            .map_err(|_| SigningError::TrustedCommentMismatch)
+    }
+}
+
 /// BLAKE2b-512 of everything `data` yields.
 pub fn prehash(mut data: impl Read) -> Result<[u8; 64], SigningError> {
     let mut hasher = blake2::Blake2b512::new();

@@ -1,0 +1,400 @@
+//! `ocp publish`: check, build, sign, store the tarball, append the entry, commit and push.
+//! Either all of it lands or none of it: a push that fails for good takes back the stored
+//! tarball and resets the index clone. When another publisher pushed first, the entry is
+//! re-applied on top of theirs and pushed again, a bounded number of times.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use crate::build;
+use crate::error::helped;
+use crate::index::format::{
+    self, ComponentRecord, EntryDependency, IndexEntry, OwnerAction, OwnerEvent,
+};
+use crate::index::git::{PushOutcome, Repo};
+use crate::index::storage::{self, Stored, StoredAt, Token};
+use crate::index::{Index, normalize, owners};
+use crate::model::Checksum;
+use crate::ops::check;
+use crate::ops::key::{PasswordSource, SecretKeySource, load_secret_key};
+use crate::ops::registry::{self, Freshness, IndexLocation};
+use crate::package::Package;
+use crate::shell::Shell;
+use crate::signing::{PackageClaim, SecretKey, SignatureFile};
+
+/// How many times a publish is re-applied after losing a push race.
+pub const MAX_ATTEMPTS: usize = 8;
+
+/// Reads an environment variable; the CLI passes the process environment.
+pub type EnvLookup = Box<dyn Fn(&str) -> Option<String>>;
+
+pub struct PublishOpts {
+    pub path: PathBuf,
+    pub location: IndexLocation,
+    pub dry_run: bool,
+    pub allow_dirty: bool,
+    pub key: SecretKeySource,
+    pub password: PasswordSource,
+    /// Archive timestamps (`SOURCE_DATE_EPOCH`).
+    pub mtime: u64,
+    /// Now, in seconds since 1970 (the signature's timestamp and the entry's publish time).
+    pub now: u64,
+    /// Looks up an environment variable (the upload token named by the index's config).
+    pub env: EnvLookup,
+}
+
+/// What a publish did (or, with `--dry-run`, would do).
+#[derive(Debug)]
+pub struct Published {
+    pub entry: IndexEntry,
+    pub index: String,
+    pub dry_run: bool,
+    /// The index commit that holds the entry.
+    pub commit: Option<String>,
+    /// Where the tarball was stored.
+    pub tarball: Option<String>,
+    /// True when this publish claimed the package name (its first version).
+    pub claimed: bool,
+    pub attempts: usize,
+}
+
+pub fn publish(shell: &mut Shell, mut opts: PublishOpts) -> anyhow::Result<Published> {
+    let package = Package::load(&opts.path)?;
+    let report = crate::check::check(&package);
+    check::print_diagnostics(shell, &package, &report)?;
+    let what = check::describe(&package, &report);
+    if report.has_errors() {
+        return Err(helped(
+            format!(
+                "cannot publish {what}: `ocp check` found {}",
+                check::count_text(&report)
+            ),
+            "fix the errors above; `ocp check` shows them again",
+        ));
+    }
+    refuse_dirty(&opts.path, opts.allow_dirty)?;
+    let plan = build::plan(&package)
+        .with_context(|| format!("failed to prepare the archive of {what}"))?;
+    let bytes = build::write_tar_gz(&plan.base_name, &plan.entries, opts.mtime)
+        .context("failed to build the archive")?;
+    let sha256 = Checksum::of_bytes(&bytes);
+    shell.status(
+        "Packaged",
+        format!(
+            "{} v{} ({} bytes, sha256 {})",
+            plan.name,
+            plan.version,
+            bytes.len(),
+            sha256
+        ),
+    )?;
+
+    let key = load_secret_key(&opts.key, &mut opts.password)?;
+    let claim = PackageClaim::for_tarball(&plan.manifest, &sha256, opts.now)?;
+    let signature = SignatureFile::sign(
+        &key,
+        bytes.as_slice(),
+        &claim.to_trusted_comment(),
+        &format!("signature from ocp secret key {}", key.key_id()),
+    )?;
+    signature
+        .verify(&key.public_key(), bytes.as_slice(), false)
+        .context("the new signature does not verify")?;
+    shell.status(
+        "Signed",
+        format!("{} v{} with key {}", plan.name, plan.version, key.key_id()),
+    )?;
+
+    let manifest = &plan.manifest;
+    let entry = IndexEntry {
+        name: normalize(&manifest.name),
+        version: manifest.version.clone(),
+        components: manifest.components.iter().map(|c| c.name.clone()).collect(),
+        dependencies: manifest
+            .dependencies
+            .iter()
+            .map(|d| EntryDependency {
+                name: d.name.clone(),
+                requirement: d.requirement.clone(),
+            })
+            .collect(),
+        osiris: manifest.osiris.clone(),
+        python: manifest.python.clone(),
+        python_dependencies: manifest.python_dependencies.clone(),
+        sha256: sha256.to_hex(),
+        signature: signature.to_text(),
+        key_id: key.key_id().to_string(),
+        yanked: false,
+        published: rfc3339(opts.now),
+    };
+    validate_entry_schema(&entry)?;
+
+    let open = registry::open(&opts.location, Freshness::Update)?;
+    let index = &open.index;
+    let token = Token(match &index.config().storage {
+        format::Storage::Http {
+            token_env: Some(variable),
+            ..
+        } => (opts.env)(variable),
+        _ => None,
+    });
+    let mut stored: Option<(StoredAt, Stored)> = None;
+    for attempt in 1..=MAX_ATTEMPTS {
+        let claimed = match admit(index, &entry, &key) {
+            Ok(claimed) => claimed,
+            Err(error) => {
+                rollback(index, stored.as_ref(), &token);
+                return Err(error);
+            }
+        };
+        if opts.dry_run {
+            shell.status("Checked", format!("{} v{} would be published to `{}` (dry run: nothing stored, committed or pushed)", entry.name, entry.version, opts.location.name))?;
+            return Ok(Published {
+                entry,
+                index: opts.location.name.clone(),
+                dry_run: true,
+                commit: None,
+                tarball: None,
+                claimed,
+                attempts: attempt,
+            });
+        }
+        match apply_and_push(index, &entry, &key, claimed, &bytes, &token, &mut stored) {
+            Ok(Some(commit)) => {
+                let tarball = stored.as_ref().map(|(at, _)| describe_location(at));
+                shell.status(
+                    "Published",
+                    format!(
+                        "{} v{} to `{}`",
+                        entry.name, entry.version, opts.location.name
+                    ),
+                )?;
+                return Ok(Published {
+                    entry,
+                    index: opts.location.name.clone(),
+                    dry_run: false,
+                    commit: Some(commit),
+                    tarball,
+                    claimed,
+                    attempts: attempt,
+                });
+            }
+            Ok(None) => {
+                shell.note(format!("another publisher pushed to `{}` first; re-applying (attempt {attempt} of {MAX_ATTEMPTS})", opts.location.name))?;
+                if let Err(error) = index.repo().sync_to_origin() {
+                    rollback(index, stored.as_ref(), &token);
+                    return Err(error).context("failed to fetch the index after a rejected push");
+                }
+            }
+            Err(error) => {
+                rollback(index, stored.as_ref(), &token);
+                return Err(error);
+            }
+        }
+    }
+    rollback(index, stored.as_ref(), &token);
+    Err(helped(
+        format!(
+            "could not publish {} {}: the index kept moving ({MAX_ATTEMPTS} pushes were rejected)",
+            entry.name, entry.version
+        ),
+        "run `ocp publish` again; nothing was left behind",
+    ))
+}
+
+/// Refuses to publish from a git working tree with uncommitted changes.
+fn refuse_dirty(path: &std::path::Path, allow_dirty: bool) -> anyhow::Result<()> {
+    if allow_dirty || !Repo::is_work_tree(path) {
+        return Ok(());
+    }
+    if Repo::at(path)
+        .is_dirty(path)
+        .context("failed to read the package's git status")?
+    {
+        return Err(helped(
+            format!(
+                "`{}` has uncommitted changes, so the published package would not match any commit",
+                path.display()
+            ),
+            "commit or stash them, or pass `--allow-dirty`",
+        ));
+    }
+    Ok(())
+}
+
+/// Checks the entry against the index as it is now; `Ok(true)` when it claims a new name.
+fn admit(index: &Index, entry: &IndexEntry, key: &SecretKey) -> anyhow::Result<bool> {
+    let existing = index.entries(&entry.name)?;
+    if existing.iter().any(|e| e.version == entry.version) {
+        return Err(helped(
+            format!(
+                "{} {} is already published; published versions never change",
+                entry.name, entry.version
+            ),
+            "raise the version in pyproject.toml, spec.yaml and `__version__`, then publish again",
+        ));
+    }
+    let events = index.events(&entry.name)?;
+    let owners = owners::replay(&entry.name, &events)
+        .with_context(|| format!("the owner log of `{}` is invalid", entry.name))?;
+    let key_id = key.key_id().to_string();
+    if !events.is_empty() && !owners.is_owner(&key_id) {
+        let list: Vec<&str> = owners.current.keys().map(String::as_str).collect();
+        return Err(helped(
+            format!(
+                "key {key_id} does not own `{}`; its owners are {}",
+                entry.name,
+                list.join(", ")
+            ),
+            "publish with an owner's key, or ask an owner to run `ocp owner add`",
+        ));
+    }
+    for component in &entry.components {
+        if let Some(owner) = index.component_owner(component)?
+            && owner != entry.name
+        {
+            return Err(helped(
+                format!(
+                    "the component `{component}` belongs to `{owner}`; `{}` cannot provide it",
+                    entry.name
+                ),
+                "rename the component (its spec `name` and entry point), or ask the owners of the other package",
+            ));
+        }
+    }
+    Ok(events.is_empty())
+}
+
+/// Stores the tarball (once), writes the entry, commits and pushes. `Ok(None)`: the push lost
+/// a race and the caller should re-apply.
+fn apply_and_push(
+    index: &Index,
+    entry: &IndexEntry,
+    key: &SecretKey,
+    claimed: bool,
+    bytes: &[u8],
+    token: &Token,
+    stored: &mut Option<(StoredAt, Stored)>,
+) -> anyhow::Result<Option<String>> {
+    let config = index.config();
+    // Index storage writes into the fresh checkout every time; other storage only once.
+    if stored.is_none() || matches!(stored, Some((StoredAt::InIndex(_), _))) {
+        let result = storage::store(
+            config,
+            index.root(),
+            &entry.name,
+            &entry.version,
+            bytes,
+            token,
+        )
+        .with_context(|| {
+            format!(
+                "failed to store the tarball of {} {}",
+                entry.name, entry.version
+            )
+        })?;
+        if stored.is_none() {
+            *stored = Some(result);
+        }
+    }
+    let mut paths = Vec::new();
+    if let Some((StoredAt::InIndex(relative), _)) = stored {
+        paths.push(relative.clone());
+    }
+    let package_file = Index::package_file(&entry.name);
+    let mut entries = index.entries(&entry.name)?;
+    entries.push(entry.clone());
+    write(index, &package_file, &format::format_entries(&entries))?;
+    paths.push(package_file);
+    if claimed {
+        let event = OwnerEvent {
+            action: OwnerAction::Claim,
+            package: entry.name.clone(),
+            key_id: Some(key.key_id().to_string()),
+            public_key: Some(key.public_key().to_base64()),
+            version: None,
+            by: String::new(),
+            time: entry.published.clone(),
+            signature: String::new(),
+        };
+        let event = owners::sign_event(event, key)?;
+        let owner_file = Index::owner_file(&entry.name);
+        write(index, &owner_file, &format::format_events(&[event]))?;
+        paths.push(owner_file);
+    }
+    for component in &entry.components {
+        if index.component_owner(component)?.is_none() {
+            let file = Index::component_file(component);
+            let record = ComponentRecord {
+                component: component.clone(),
+                package: entry.name.clone(),
+            };
+            write(index, &file, &(serde_json::to_string(&record)? + "\n"))?;
+            paths.push(file);
+        }
+    }
+    let message = format!(
+        "Publish {} {}\n\nComponents: {}\nSigned-by: {}\nSha256: {}",
+        entry.name,
+        entry.version,
+        entry.components.join(", "),
+        entry.key_id,
+        entry.sha256
+    );
+    let commit = index
+        .repo()
+        .commit(&paths, &message)
+        .context("failed to commit to the index")?;
+    match index.repo().push().context("failed to push to the index")? {
+        PushOutcome::Pushed => Ok(Some(commit)),
+        PushOutcome::Rejected => Ok(None),
+    }
+}
+
+pub(crate) fn write(index: &Index, relative: &str, text: &str) -> anyhow::Result<()> {
+    let path = index.root().join(relative);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("failed to create `{}`", parent.display()))?;
+    }
+    crate::fsutil::write_atomic(&path, text.as_bytes())
+}
+
+/// Puts the index clone back to origin and takes back a tarball this publish created.
+fn rollback(index: &Index, stored: Option<&(StoredAt, Stored)>, token: &Token) {
+    let _ = index.repo().reset_to_origin();
+    if let Some((at, Stored::Created)) = stored {
+        let _ = storage::unstore(at, token);
+    }
+}
+
+fn describe_location(at: &StoredAt) -> String {
+    match at {
+        StoredAt::InIndex(relative) => relative.clone(),
+        StoredAt::File(path) => path.display().to_string(),
+        StoredAt::Url(url) => url.clone(),
+    }
+}
+
+fn validate_entry_schema(entry: &IndexEntry) -> anyhow::Result<()> {
+    let value = serde_json::to_value(entry)?;
+    let validator = crate::schemas::index_entry_validator().map_err(|error| {
+        crate::error::Bug(format!("the index entry schema does not compile: {error}"))
+    })?;
+    if let Some(error) = validator.iter_errors(&value).next() {
+        return Err(anyhow::Error::new(crate::error::Bug(format!(
+            "the new index entry breaks its schema at `{}`: {error}",
+            error.instance_path().as_str()
+        ))));
+    }
+    Ok(())
+}
+
+/// Seconds since 1970 as RFC 3339 UTC.
+pub fn rfc3339(seconds: u64) -> String {
+    let time = time::OffsetDateTime::from_unix_timestamp(i64::try_from(seconds).unwrap_or(0))
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    time.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}

@@ -1,0 +1,96 @@
+//! `ocp search` and `ocp info`: what an index holds.
+
+use anyhow::Context;
+
+use crate::error::helped;
+use crate::index::format::IndexEntry;
+use crate::index::{Index, owners};
+use crate::ops::owner::resolve_package;
+use crate::ops::registry::{self, Freshness, IndexLocation};
+
+/// One package found by `ocp search`.
+#[derive(Debug)]
+pub struct Hit {
+    pub name: String,
+    /// The newest version that is not yanked (or the newest of all when every one is).
+    pub version: String,
+    pub components: Vec<String>,
+    pub osiris: String,
+}
+
+/// Packages whose name or components contain `text` (case-insensitive).
+pub fn search(
+    location: &IndexLocation,
+    freshness: Freshness,
+    text: &str,
+) -> anyhow::Result<Vec<Hit>> {
+    let open = registry::open(location, freshness)?;
+    let needle = text.to_lowercase();
+    let mut hits = Vec::new();
+    for name in open.index.package_names()? {
+        let entries = open.index.entries(&name)?;
+        let Some(newest) = newest(&entries) else {
+            continue;
+        };
+        let matches = name.contains(&needle)
+            || entries
+                .iter()
+                .any(|e| e.components.iter().any(|c| c.contains(&needle)));
+        if matches {
+            hits.push(Hit {
+                name,
+                version: newest.version.clone(),
+                components: newest.components.clone(),
+                osiris: newest.osiris.clone(),
+            });
+        }
+    }
+    Ok(hits)
+}
+
+/// The newest version not yanked, else the newest.
+pub fn newest(entries: &[IndexEntry]) -> Option<&IndexEntry> {
+    let key = |e: &&IndexEntry| e.version.parse::<crate::model::PackageVersion>().ok();
+    entries
+        .iter()
+        .filter(|e| !e.yanked)
+        .max_by_key(key)
+        .or_else(|| entries.iter().max_by_key(key))
+}
+
+/// Everything `ocp info` shows about one package.
+#[derive(Debug)]
+pub struct Info {
+    pub name: String,
+    /// Every version, newest first.
+    pub versions: Vec<IndexEntry>,
+    pub owners: Vec<String>,
+}
+
+pub fn info(location: &IndexLocation, freshness: Freshness, query: &str) -> anyhow::Result<Info> {
+    let open = registry::open(location, freshness)?;
+    let index: &Index = &open.index;
+    let name = resolve_package(index, query).map_err(|_| {
+        helped(
+            format!(
+                "there is no package or component `{query}` in the index `{}`",
+                location.name
+            ),
+            format!(
+                "look for it with `ocp search {}`",
+                query.split(['.', '-']).next().unwrap_or(query)
+            ),
+        )
+    })?;
+    let mut versions = index.entries(&name)?;
+    versions
+        .sort_by_key(|e| std::cmp::Reverse(e.version.parse::<crate::model::PackageVersion>().ok()));
+    let events = index.events(&name)?;
+    let owners = owners::replay(&name, &events)
+        .with_context(|| format!("the owner log of `{name}` is invalid"))?;
+    Ok(Info {
+        name,
+        versions,
+        owners: owners.current.keys().cloned().collect(),
+    })
+}
