@@ -56,10 +56,13 @@ pub fn change(shell: &mut Shell, mut opts: OwnerOpts) -> anyhow::Result<OwnerCha
                 return Err(error);
             }
         };
-        let commit = index
-            .repo()
-            .commit(&paths, &message)
-            .context("failed to commit to the index")?;
+        let commit = match index.repo().commit(&paths, &message) {
+            Ok(commit) => commit,
+            Err(error) => {
+                let _ = index.repo().reset_to_origin();
+                return Err(error).context("failed to commit to the index");
+            }
+        };
         match index.repo().push() {
             Ok(PushOutcome::Pushed) => {
                 shell.status(
@@ -78,6 +81,7 @@ pub fn change(shell: &mut Shell, mut opts: OwnerOpts) -> anyhow::Result<OwnerCha
             }
             Ok(PushOutcome::Rejected) => {
                 shell.note(format!("another change reached `{}` first; re-applying (attempt {attempt} of {MAX_ATTEMPTS})", opts.location.name))?;
+                crate::ops::publish::backoff(attempt);
                 index
                     .repo()
                     .sync_to_origin()

@@ -182,6 +182,7 @@ pub fn publish(shell: &mut Shell, mut opts: PublishOpts) -> anyhow::Result<Publi
             }
             Ok(None) => {
                 shell.note(format!("another publisher pushed to `{}` first; re-applying (attempt {attempt} of {MAX_ATTEMPTS})", opts.location.name))?;
+                backoff(attempt);
                 if let Err(error) = index.repo().sync_to_origin() {
                     rollback(index, stored.as_ref(), &token);
                     return Err(error).context("failed to fetch the index after a rejected push");
@@ -389,6 +390,16 @@ fn validate_entry_schema(entry: &IndexEntry) -> anyhow::Result<()> {
         ))));
     }
     Ok(())
+}
+
+/// Waits a little before re-applying after a lost push race, longer each time and with
+/// jitter, so publishers that collided do not collide again in lockstep.
+pub(crate) fn backoff(attempt: usize) {
+    let jitter = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::from(d.subsec_nanos()) % 150);
+    let base = 50 * u64::try_from(attempt.min(6)).unwrap_or(6);
+    std::thread::sleep(std::time::Duration::from_millis(base + jitter));
 }
 
 /// Seconds since 1970 as RFC 3339 UTC.
