@@ -757,7 +757,7 @@ fn broken_indexes_get_clear_errors() {
         .arg(&not_git));
     assert_eq!(output.status.code(), Some(1));
     assert!(
-        stderr(&output).contains("failed to clone the index"),
+        stderr(&output).contains("is not a git repository, so it cannot be an index"),
         "{}",
         stderr(&output)
     );
@@ -779,6 +779,47 @@ fn broken_indexes_get_clear_errors() {
             .contains("line 1"),
         "{report:#}"
     );
+
+    let gitonly = sandbox.dir.path().join("gitonly");
+    fs::create_dir_all(&gitonly).expect("mkdir");
+    git(&gitonly, &["init", "-q"]);
+    git(
+        &gitonly,
+        &[
+            "-c",
+            "user.name=x",
+            "-c",
+            "user.email=x@x",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "x",
+        ],
+    );
+    let output = run(sandbox
+        .ocp()
+        .args(["info", "x.extractor", "--index"])
+        .arg(&gitonly));
+    assert!(
+        stderr(&output).contains("is a git repository but not an ocp index"),
+        "{}",
+        stderr(&output)
+    );
+
+    let (key, _) = keygen(&sandbox, "owner");
+    let root = package(&sandbox, "shopify.extractor", "shopify-osiris", "1.0.0");
+    assert!(publish(&sandbox, &root, &bare, &key).status.success());
+    let checkout = clone(&sandbox, &bare, "moved");
+    fs::create_dir_all(checkout.join("packages/xx/yy")).expect("mkdir");
+    fs::rename(
+        checkout.join("packages/sh/op/shopify-osiris"),
+        checkout.join("packages/xx/yy/shopify-osiris"),
+    )
+    .expect("move");
+    let (code, report) = verify(&sandbox, &checkout, &[]);
+    assert_eq!(code, Some(1));
+    assert!(codes(&report).contains(&"I002".to_owned()), "{report:#}");
 
     let checkout = clone(&sandbox, &bare, "future");
     fs::write(checkout.join("config.json"), "{\"format_version\": 7}").expect("write");

@@ -178,6 +178,19 @@ pub fn open(location: &IndexLocation, freshness: Freshness) -> anyhow::Result<Op
                 "run once without `--offline` so ocp can clone it",
             ));
         }
+        let local = Path::new(&location.remote);
+        if local.is_absolute()
+            && local.exists()
+            && Repo::at(local).git(&["rev-parse", "--git-dir"]).is_err()
+        {
+            return Err(helped(
+                format!(
+                    "`{}` is not a git repository, so it cannot be an index",
+                    location.remote
+                ),
+                "create an index there with `ocp index init <path>`, or name an existing one",
+            ));
+        }
         // A half-made clone from an earlier interrupted run is worthless: start over.
         let _ = fs::remove_dir_all(&location.checkout);
         Repo::clone_from(&location.remote, &location.checkout).with_context(|| {
@@ -196,8 +209,22 @@ pub fn open(location: &IndexLocation, freshness: Freshness) -> anyhow::Result<Op
                 )
             })?;
     }
-    let index = Index::open(&location.checkout)
-        .with_context(|| format!("failed to open the index `{}`", location.name))?;
+    let index = match Index::open(&location.checkout) {
+        Ok(index) => index,
+        Err(crate::index::IndexError::NotAnIndex { .. }) => {
+            return Err(helped(
+                format!(
+                    "`{}` is a git repository but not an ocp index: it has no `config.json`",
+                    location.remote
+                ),
+                "create an index with `ocp index init <path>`, or name another one",
+            ));
+        }
+        Err(error) => {
+            return Err(error)
+                .with_context(|| format!("failed to open the index `{}`", location.name));
+        }
+    };
     Ok(OpenIndex {
         index,
         location: location.clone(),
