@@ -258,7 +258,16 @@ pub fn parse_specifiers(text: &str) -> Result<VersionSpecifiers, String> {
     if text.trim().is_empty() {
         return Ok(VersionSpecifiers::empty());
     }
-    VersionSpecifiers::from_str(text).map_err(|error| error.to_string())
+    // The parser's message ends with the text and a caret line; keep the sentence.
+    VersionSpecifiers::from_str(text).map_err(|error| {
+        let message = error.to_string();
+        message
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim_end_matches(':')
+            .to_owned()
+    })
 }
 
 impl DependencyProvider for Provider<'_> {

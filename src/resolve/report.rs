@@ -37,8 +37,13 @@ pub fn explain(
 ) -> String {
     let mut facts = Vec::new();
     collect(tree, &mut HashSet::new(), &mut facts);
-    // The request first, then the facts in the order the derivation uses them.
-    facts.sort_by_key(|fact| !matches!(fact, External::FromDependencyOf(Node::Root, ..)));
+    // The request, then what each package needs, then what the index lacks; within each,
+    // the order the derivation uses them.
+    facts.sort_by_key(|fact| match fact {
+        External::FromDependencyOf(Node::Root, ..) => 0,
+        External::NoVersions(..) => 2,
+        _ => 1,
+    });
     let states_environment = |node: &Node| {
         facts.iter().any(
             |fact| matches!(fact, External::FromDependencyOf(_, _, dependency, _) if dependency == node),
@@ -73,7 +78,14 @@ pub fn explain(
                 }
                 text
             }
-            External::NoVersions(node, range) => no_versions(provider, node, range),
+            External::NoVersions(node, range) => {
+                for text in no_versions(provider, &facts, node, range) {
+                    if !lines.contains(&text) {
+                        lines.push(text);
+                    }
+                }
+                continue;
+            }
             External::Custom(package, range, reason) => {
                 let (subject, _) = subject_words(provider, package, range);
                 format!("{subject} cannot be used: {reason}")
@@ -201,7 +213,28 @@ fn dependency_words(provider: &Provider, dependency: &Node, range: &Ranges<Versi
     }
 }
 
-fn no_versions(provider: &Provider, node: &Node, range: &Ranges<Version>) -> String {
+/// The ranges of `name` that the request or a dependency asks for, in the facts.
+fn requested_ranges<'f>(facts: &'f [Fact], name: &Node) -> Vec<&'f Ranges<Version>> {
+    facts
+        .iter()
+        .filter_map(|fact| match fact {
+            External::FromDependencyOf(_, _, dependency, range) if dependency == name => {
+                Some(range)
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// "No version of p matches R" for each range R someone asked for that holds no usable
+/// version. pubgrub also derives facts such as "no version of p in `!=1.0.0`", which only
+/// say which versions exist; those are left out when no request explains them.
+fn no_versions(
+    provider: &Provider,
+    facts: &[Fact],
+    node: &Node,
+    range: &Ranges<Version>,
+) -> Vec<String> {
     let name = match node {
         Node::Package(name) => name,
         Node::Osiris | Node::Python => {
@@ -210,52 +243,76 @@ fn no_versions(provider: &Provider, node: &Node, range: &Ranges<Version>) -> Str
             } else {
                 &provider.python
             };
-            return format!(
+            return vec![format!(
                 "this environment has {node} {}, not {}",
                 version_words(installed),
                 range_words(range)
-            );
+            )];
         }
-        Node::Root => return "the request cannot be used".to_owned(),
+        Node::Root => return Vec::new(),
     };
     let Ok(candidates) = provider.candidates(name) else {
-        return format!("{name} could not be read from the index");
+        return vec![format!("{name} could not be read from the index")];
     };
     if candidates.is_empty() {
-        return format!("there is no package named `{name}` in the index");
+        return vec![format!("there is no package named `{name}` in the index")];
     }
+    let usable_in = |range: &Ranges<Version>| {
+        candidates
+            .iter()
+            .any(|c| range.contains(&c.version) && provider.is_eligible(name, c))
+    };
+    requested_ranges(facts, node)
+        .into_iter()
+        .filter(|requested| !usable_in(requested))
+        .map(|requested| no_version_matches(provider, name, &candidates, requested))
+        .collect()
+}
+
+fn no_version_matches(
+    provider: &Provider,
+    name: &str,
+    candidates: &[super::provider::Candidate],
+    range: &Ranges<Version>,
+) -> String {
     let mut text = if range == &Ranges::full() {
         format!("no version of {name} can be used")
     } else {
         format!("no version of {name} matches {}", range_words(range))
     };
-    let inside = || candidates.iter().filter(|c| range.contains(&c.version));
+    let excluded = candidates
+        .iter()
+        .filter(|c| range.contains(&c.version) && !provider.is_eligible(name, c));
     let mut notes = Vec::new();
-    for candidate in inside().filter(|c| !provider.is_eligible(name, c)) {
+    for candidate in excluded {
         let version = version_words(&candidate.version);
         if candidate.entry.yanked {
             notes.push(format!("{name} {version} is yanked"));
         } else {
             notes.push(format!(
-                "{name} {version} is a pre-release, used only when asked for (`--pre` or a requirement such as `=={version}`)"
+                "{name} {version} is a pre-release, used only when asked for with `--pre` or `=={version}`"
             ));
         }
     }
     if notes.is_empty() {
-        let eligible: Vec<String> = candidates
+        let usable: Vec<String> = candidates
             .iter()
             .filter(|c| provider.is_eligible(name, c))
-            .take(5)
             .map(|c| version_words(&c.version))
             .collect();
-        if !eligible.is_empty() {
-            notes.push(format!("the index has {}", eligible.join(", ")));
+        match usable.len() {
+            0 => {}
+            1..=5 => text.push_str(&format!(" (the index has {})", usable.join(", "))),
+            more => text.push_str(&format!(
+                " (the index has {} and {} older)",
+                usable[..5].join(", "),
+                more - 5
+            )),
         }
     }
-    if !notes.is_empty() {
-        text.push_str(" (");
-        text.push_str(&notes.join("; "));
-        text.push(')');
+    for note in notes {
+        text.push_str("; ");
+        text.push_str(&note);
     }
     text
 }
