@@ -21,6 +21,9 @@
 //!   - [`schemas`]: the JSON schemas embedded from `schemas/`;
 //!   - [`index`]: the git-backed package index: its format (`config.json`, one JSON-lines
 //!     file per package at a sharded path);
+//!   - [`resolve`]: which version of each OCP to install (pubgrub over the index entries,
+//!     with the environment's Osiris and Python as fixed virtual packages), and why nothing
+//!     fits when nothing does;
 //!   - [`signing`]: minisign-format keys and signatures (ed25519), the trusted comment that
 //!     binds a signature to an OCP's name, version and sha256, and the trusted keys files.
 //! - [`model`]: newtypes for the nouns (`ComponentName`, `PackageName`, `PackageVersion`,
@@ -47,6 +50,7 @@ pub mod index;
 pub mod model;
 pub mod ops;
 pub mod package;
+pub mod resolve;
 pub mod scaffold;
 pub mod schemas;
 pub mod shell;

@@ -1,0 +1,265 @@
+//! The resolver: which version of each OCP to install, given the request, the index and the
+//! target environment, with pubgrub doing the search. When nothing fits it says why in the
+//! user's words, and when it runs too long it stops and names the conflict it was stuck on.
+//!
+//! ```text
+//! resolve(source, request, options) -> Resolution | ResolveError
+//!   source:  EntrySource (an index checkout, read one package file at a time)
+//!   request: root requirements, the environment's osiris and python, lock preferences
+//!   options: allow_prereleases, time_limit
+//! ```
+//!
+//! The rules (see `docs/resolver.md`): Osiris and Python are virtual packages fixed at the
+//! environment's versions; yanked versions are chosen only when the lock pins exactly them;
+//! pre-releases only with `allow_prereleases` or a root requirement that names one; newest
+//! first, the locked version before it while still allowed.
+//!
+//! This module is domain code: it does not print, does not know the CLI, and does not touch
+//! the store, the lock file or Python environments.
+
+mod provider;
+mod report;
+mod request;
+mod source;
+mod words;
+
+use std::collections::{BTreeMap, HashSet};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use pep440_rs::Version;
+use pubgrub::{PubGrubError, Ranges};
+
+use provider::{Node, Provider, ProviderError};
+
+pub use request::{RequiredBy, Requirement, RequirementError, Resolution, ResolvedPackage};
+pub use source::{EntrySource, IndexDirSource, MemorySource, SourceError};
+pub use words::{range_words, version_words};
+
+/// What to resolve: the packages asked for and the environment they go into.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The root requirements, for example `shopify-osiris>=1.0`.
+    pub requirements: Vec<Requirement>,
+    /// The Osiris version installed in the target environment.
+    pub osiris: Version,
+    /// The Python version of the target environment.
+    pub python: Version,
+    /// Versions a lock file already holds (package name -> version): tried first while
+    /// still allowed, and the only way a yanked version is chosen.
+    pub preferences: BTreeMap<String, Version>,
+}
+
+/// How to resolve; settings rather than part of what is asked for.
+#[derive(Debug, Clone, Default)]
+pub struct ResolveOptions {
+    /// Consider pre-releases of every package (`--pre`).
+    pub allow_prereleases: bool,
+    /// Stop with [`ResolveError::Cancelled`] after this long.
+    pub time_limit: Option<Duration>,
+}
+
+/// A version outside the request that would resolve in this environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suggestion {
+    pub name: String,
+    pub version: String,
+}
+
+impl Suggestion {
+    /// The command that installs the suggested version.
+    pub fn command(&self) -> String {
+        format!("ocp install {}=={}", self.name, self.version)
+    }
+}
+
+/// A package that kept conflicting when the time limit ended a resolution.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conflicting {
+    pub name: String,
+    pub conflicts: u32,
+}
+
+/// Why resolution gave no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    /// No set of versions satisfies the request; `explanation` says why in the user's words.
+    #[error("{explanation}")]
+    NoSolution {
+        explanation: String,
+        suggestions: Vec<Suggestion>,
+    },
+    /// The time limit ended the resolution.
+    #[error("{}", cancelled_message(*limit, stuck_on))]
+    Cancelled {
+        limit: Duration,
+        /// The most-conflicting packages, most conflicts first.
+        stuck_on: Vec<Conflicting>,
+    },
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error(
+        "the index lists {name} with version `{version}`, which is not valid PEP 440: {reason}"
+    )]
+    InvalidVersion {
+        name: String,
+        version: String,
+        reason: String,
+    },
+}
+
+fn cancelled_message(limit: Duration, stuck_on: &[Conflicting]) -> String {
+    let head = format!(
+        "resolution took longer than {} ms and was stopped",
+        limit.as_millis()
+    );
+    let named: Vec<String> = stuck_on
+        .iter()
+        .take(2)
+        .map(|package| format!("{} ({} conflicts)", package.name, package.conflicts))
+        .collect();
+    match named.len() {
+        0 => format!("{head} before any conflict was found"),
+        1 => format!("{head}; it was stuck on {}", named[0]),
+        _ => format!("{head}; it was stuck on {} against {}", named[0], named[1]),
+    }
+}
+
+/// Chooses a version of every package the request needs.
+pub fn resolve(
+    source: &dyn EntrySource,
+    request: &Request,
+    options: &ResolveOptions,
+) -> Result<Resolution, ResolveError> {
+    let deadline = options.time_limit.map(|limit| Instant::now() + limit);
+    resolve_until(source, request, options, deadline, true)
+}
+
+fn resolve_until(
+    source: &dyn EntrySource,
+    request: &Request,
+    options: &ResolveOptions,
+    deadline: Option<Instant>,
+    suggest: bool,
+) -> Result<Resolution, ResolveError> {
+    let root: Vec<(Node, Ranges<Version>)> = request
+        .requirements
+        .iter()
+        .map(|requirement| (requirement.node(), requirement.range()))
+        .collect();
+    let prerelease_packages: HashSet<String> = request
+        .requirements
+        .iter()
+        .filter(|requirement| requirement.names_prerelease())
+        .map(|requirement| requirement.name().to_owned())
+        .collect();
+    let provider = Provider::new(
+        source,
+        root,
+        request.osiris.clone(),
+        request.python.clone(),
+        &request.preferences,
+        options.allow_prereleases,
+        prerelease_packages,
+        deadline,
+    );
+    match pubgrub::resolve(&provider, Node::Root, Version::new([0])) {
+        Ok(selected) => request::build_resolution(&provider, request, selected),
+        Err(PubGrubError::NoSolution(tree)) => {
+            let suggestions = if suggest {
+                suggestions(source, request, options, deadline, &provider, &tree)
+            } else {
+                Vec::new()
+            };
+            let explanation = report::explain(&tree, &provider, request, &suggestions);
+            Err(ResolveError::NoSolution {
+                explanation,
+                suggestions,
+            })
+        }
+        Err(PubGrubError::ErrorChoosingVersion { source, .. })
+        | Err(PubGrubError::ErrorRetrievingDependencies { source, .. })
+        | Err(PubGrubError::ErrorInShouldCancel(source)) => {
+            Err(provider_error(source, options, &provider))
+        }
+    }
+}
+
+fn provider_error(
+    error: ProviderError,
+    options: &ResolveOptions,
+    provider: &Provider,
+) -> ResolveError {
+    match error {
+        ProviderError::Source(error) => ResolveError::Source(error),
+        ProviderError::InvalidVersion {
+            name,
+            version,
+            reason,
+        } => ResolveError::InvalidVersion {
+            name,
+            version,
+            reason,
+        },
+        ProviderError::Cancelled => ResolveError::Cancelled {
+            limit: options.time_limit.unwrap_or_default(),
+            stuck_on: provider
+                .most_conflicting()
+                .into_iter()
+                .map(|(node, conflicts)| Conflicting {
+                    name: node.to_string(),
+                    conflicts,
+                })
+                .collect(),
+        },
+    }
+}
+
+/// How many versions of a requested package to try when looking for one that would fit.
+const SUGGESTION_ATTEMPTS: usize = 3;
+
+/// When the environment is part of the failure: for each requested package in the failure,
+/// the newest version outside the request whose Osiris and Python ranges fit the environment
+/// and whose whole resolution succeeds. A version inside the request cannot succeed
+/// (pubgrub is complete), so only versions outside it are tried.
+fn suggestions(
+    source: &dyn EntrySource,
+    request: &Request,
+    options: &ResolveOptions,
+    deadline: Option<Instant>,
+    provider: &Provider,
+    tree: &pubgrub::DerivationTree<Node, Ranges<Version>, String>,
+) -> Vec<Suggestion> {
+    let packages = tree.packages();
+    if !packages.contains(&Node::Osiris) && !packages.contains(&Node::Python) {
+        return Vec::new();
+    }
+    let mut found = Vec::new();
+    for (index, requirement) in request.requirements.iter().enumerate() {
+        let name: Rc<str> = Rc::from(requirement.name());
+        if !packages.contains(&Node::Package(Rc::clone(&name))) {
+            continue;
+        }
+        let Ok(candidates) = provider.candidates(&name) else {
+            continue;
+        };
+        let range = requirement.range();
+        let fitting = candidates.iter().filter(|candidate| {
+            !range.contains(&candidate.version)
+                && provider.is_eligible(&name, candidate)
+                && report::fits_environment(provider, &candidate.entry)
+        });
+        for candidate in fitting.take(SUGGESTION_ATTEMPTS) {
+            let mut pinned = request.clone();
+            pinned.requirements[index] = requirement.pinned(&candidate.version);
+            if resolve_until(source, &pinned, options, deadline, false).is_ok() {
+                found.push(Suggestion {
+                    name: name.to_string(),
+                    version: candidate.entry.version.clone(),
+                });
+                break;
+            }
+        }
+    }
+    found
+}
