@@ -39,6 +39,7 @@
 
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod activate;
 pub mod build;
 pub mod check;
 pub mod cli;
@@ -47,11 +48,14 @@ pub mod error;
 pub mod fsutil;
 pub mod home;
 pub mod index;
+pub mod install_spec;
 pub mod model;
 pub mod ops;
 pub mod package;
+pub mod pyenv;
 pub mod resolve;
 pub mod scaffold;
 pub mod schemas;
 pub mod shell;
 pub mod signing;
+pub mod store;

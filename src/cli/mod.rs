@@ -5,6 +5,7 @@
 mod build;
 mod check;
 mod index;
+mod install;
 mod key;
 mod new;
 mod owner;
@@ -88,6 +89,9 @@ enum Command {
     Search(search::SearchArgs),
     Info(search::InfoArgs),
     Index(index::IndexArgs),
+    Install(install::InstallArgs),
+    Uninstall(install::UninstallArgs),
+    List(install::ListArgs),
 }
 
 /// Parses the command line, runs the command and returns the process exit code.
@@ -141,6 +145,9 @@ fn run(command: Command, shell: &mut Shell) -> anyhow::Result<ExitCode> {
         Command::Search(args) => search::run_search(args, shell),
         Command::Info(args) => search::run_info(args, shell),
         Command::Index(args) => index::run(args, shell),
+        Command::Install(args) => install::run_install(args, shell),
+        Command::Uninstall(args) => install::run_uninstall(args, shell),
+        Command::List(args) => install::run_list(args, shell),
     }
 }
 

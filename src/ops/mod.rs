@@ -5,6 +5,7 @@
 pub mod build;
 pub mod check;
 pub mod index;
+pub mod install;
 pub mod key;
 pub mod new;
 pub mod owner;

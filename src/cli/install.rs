@@ -1,0 +1,344 @@
+//! `ocp install`, `ocp uninstall` and `ocp list`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Args;
+use serde::Serialize;
+
+use super::Format;
+use crate::activate;
+use crate::error::{HelpExt, helped};
+use crate::home;
+use crate::ops::install::{self as ops, InstallOpts, PythonDeps};
+use crate::ops::registry::{self, Freshness};
+use crate::pyenv::PythonEnv;
+use crate::shell::Shell;
+
+/// Which Python environment to work in.
+#[derive(Debug, Args)]
+pub struct EnvArgs {
+    /// The virtual environment's directory [default: the active `VIRTUAL_ENV`]
+    #[arg(long, value_name = "DIR", conflicts_with = "python")]
+    env: Option<PathBuf>,
+
+    /// The environment's Python interpreter (`.venv/bin/python`)
+    #[arg(long, value_name = "PATH")]
+    python: Option<PathBuf>,
+}
+
+impl EnvArgs {
+    fn resolve(self) -> anyhow::Result<PythonEnv> {
+        let env = match (self.python, self.env, std::env::var_os("VIRTUAL_ENV")) {
+            (Some(python), _, _) => PythonEnv::from_python(&python),
+            (None, Some(dir), _) => PythonEnv::from_env_dir(&dir),
+            (None, None, Some(active)) => PythonEnv::from_env_dir(Path::new(&active)),
+            (None, None, None) => {
+                return Err(helped(
+                    "no Python environment to install into",
+                    "activate one (`source .venv/bin/activate`), or pass `--env .venv` or `--python .venv/bin/python`",
+                ));
+            }
+        };
+        env.help("create a virtual environment with `python -m venv .venv` (or `uv venv`) and install Osiris into it")
+    }
+}
+
+/// Install components into a Python environment
+///
+/// Resolves the request against the index with the environment's Osiris and Python versions
+/// (read from the environment; nothing is run), checks every tarball's sha256 and its
+/// owner's signature before unpacking it into the store under `OCP_HOME`, and installs the
+/// packages so that Python, pip and Osiris find them. Their own Python requirements are
+/// installed with `uv` when it is on PATH, else with pip. If any step fails, the environment
+/// is left as it was.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  ocp install shopify.extractor\n  ocp install shopify.extractor@^1.2 postgres-osiris==2.0.0 --env .venv\n  ocp install shopify.extractor --dry-run --format json"
+)]
+pub struct InstallArgs {
+    /// What to install: a component (`shopify.extractor`) or a package (`shopify-osiris`), with an
+    /// optional requirement (`shopify.extractor@^1.2`, `shopify-osiris==1.0.0`)
+    #[arg(required = true, value_name = "SPEC")]
+    specs: Vec<String>,
+
+    #[command(flatten)]
+    env: EnvArgs,
+
+    /// The index: a name from `OCP_HOME/config.toml`, a git URL or a path [default: the local index]
+    #[arg(long, value_name = "NAME|URL|PATH", env = "OCP_INDEX")]
+    index: Option<String>,
+
+    /// Resolve for this Osiris version instead of the one installed in the environment
+    #[arg(long, value_name = "VERSION")]
+    osiris_version: Option<String>,
+
+    /// Allow pre-release versions
+    #[arg(long)]
+    pre: bool,
+
+    /// Use only the local copy of the index and the download cache
+    #[arg(long)]
+    offline: bool,
+
+    /// Show what would be installed, and change nothing
+    #[arg(long)]
+    dry_run: bool,
+
+    /// Do not install the packages' own Python requirements
+    #[arg(long)]
+    no_python_deps: bool,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+}
+
+#[derive(Serialize)]
+struct JsonInstalled {
+    format_version: u32,
+    dry_run: bool,
+    environment: String,
+    osiris: String,
+    python: String,
+    index: String,
+    packages: Vec<JsonPackage>,
+}
+
+#[derive(Serialize)]
+struct JsonPackage {
+    name: String,
+    version: String,
+    previous: Option<String>,
+    action: &'static str,
+    requested: bool,
+    components: Vec<String>,
+    sha256: String,
+    key_id: String,
+}
+
+/// `uv` on PATH, if there is one.
+fn find_uv() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join("uv"))
+        .find(|candidate| candidate.is_file())
+}
+
+pub fn run_install(args: InstallArgs, shell: &mut Shell) -> anyhow::Result<ExitCode> {
+    let home = home::ocp_home()?;
+    let env = args.env.resolve()?;
+    let environment = env.root.display().to_string();
+    let osiris_version = args
+        .osiris_version
+        .as_deref()
+        .map(ops::parse_version)
+        .transpose()?;
+    let python_deps = if args.no_python_deps {
+        PythonDeps::Skip
+    } else {
+        find_uv().map_or(PythonDeps::Pip, PythonDeps::Uv)
+    };
+    let opts = InstallOpts {
+        specs: args.specs,
+        env,
+        location: registry::locate(&home, args.index.as_deref())?,
+        freshness: if args.offline {
+            Freshness::Offline
+        } else {
+            Freshness::Update
+        },
+        osiris_version,
+        allow_prereleases: args.pre,
+        dry_run: args.dry_run,
+        python_deps,
+        home,
+        time_limit: Duration::from_secs(30),
+        preferences: Default::default(),
+    };
+    let dry_run = opts.dry_run;
+    let installed = ops::install(shell, opts)?;
+    let action = |change: &ops::Change| match &change.previous {
+        None => "install",
+        Some(previous)
+            if previous.parse::<crate::model::PackageVersion>().ok()
+                < change.version.parse().ok() =>
+        {
+            "upgrade"
+        }
+        Some(_) => "downgrade",
+    };
+    match args.format {
+        Format::Json => {
+            let mut packages: Vec<JsonPackage> = Vec::new();
+            for (change, what) in installed
+                .changes
+                .iter()
+                .map(|c| (c, action(c)))
+                .chain(installed.unchanged.iter().map(|c| (c, "keep")))
+            {
+                packages.push(JsonPackage {
+                    name: change.name.clone(),
+                    version: change.version.clone(),
+                    previous: change.previous.clone(),
+                    action: what,
+                    requested: change.requested,
+                    components: change.entry.components.clone(),
+                    sha256: change.entry.sha256.clone(),
+                    key_id: change.entry.key_id.clone(),
+                });
+            }
+            packages.sort_by(|a, b| a.name.cmp(&b.name));
+            shell.data(serde_json::to_string_pretty(&JsonInstalled {
+                format_version: 1,
+                dry_run,
+                environment,
+                osiris: installed.osiris.to_string(),
+                python: installed.python.to_string(),
+                index: installed.index_name.clone(),
+                packages,
+            })?)?;
+        }
+        Format::Human => {
+            shell.status(
+                "Resolved",
+                format!(
+                    "{} package(s) for Osiris {} and Python {}",
+                    installed.resolution.packages.len(),
+                    installed.osiris,
+                    installed.python
+                ),
+            )?;
+            let verb = |what: &str| match (what, dry_run) {
+                ("install", true) => "Would install",
+                ("install", false) => "Installed",
+                ("upgrade", true) => "Would upgrade",
+                ("upgrade", false) => "Upgraded",
+                (_, true) => "Would downgrade",
+                (_, false) => "Downgraded",
+            };
+            for change in &installed.changes {
+                let from = change
+                    .previous
+                    .as_ref()
+                    .map(|p| format!(" (was {p})"))
+                    .unwrap_or_default();
+                shell.status(
+                    verb(action(change)),
+                    format!(
+                        "{} v{}{from}: {}",
+                        change.name,
+                        change.version,
+                        change.entry.components.join(", ")
+                    ),
+                )?;
+            }
+            if installed.changes.is_empty() {
+                shell.status("Unchanged", "everything requested is already installed")?;
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Remove installed components
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  ocp uninstall shopify.extractor\n  ocp uninstall shopify-osiris --env .venv"
+)]
+pub struct UninstallArgs {
+    /// Packages (`shopify-osiris`) or components (`shopify.extractor`)
+    #[arg(required = true, value_name = "NAME")]
+    names: Vec<String>,
+
+    #[command(flatten)]
+    env: EnvArgs,
+
+    /// Show what would be removed, and change nothing
+    #[arg(long)]
+    dry_run: bool,
+}
+
+pub fn run_uninstall(args: UninstallArgs, shell: &mut Shell) -> anyhow::Result<ExitCode> {
+    let env = args.env.resolve()?;
+    for name in &args.names {
+        if args.dry_run {
+            let receipts = activate::installed_receipts(&env)?;
+            let found = receipts.iter().find(|r| {
+                crate::model::normalize_name(&r.name) == crate::model::normalize_name(name)
+                    || r.components.iter().any(|c| c == name)
+            });
+            match found {
+                Some(receipt) => shell.status(
+                    "Would remove",
+                    format!("{} v{}", receipt.name, receipt.version),
+                )?,
+                None => {
+                    return Err(helped(
+                        format!(
+                            "`{name}` is not installed by ocp in `{}`",
+                            env.root.display()
+                        ),
+                        "see what is installed with `ocp list`",
+                    ));
+                }
+            }
+            continue;
+        }
+        let receipt = activate::deactivate(&env, name).map_err(|error| {
+            let help = match &error {
+                activate::ActivateError::NotOurs { .. } => "remove it with `pip uninstall`",
+                _ => "see what is installed with `ocp list`",
+            };
+            helped(error.to_string(), help)
+        })?;
+        shell.status("Removed", format!("{} v{}", receipt.name, receipt.version))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// List the components ocp installed in an environment
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  ocp list\n  ocp list --env .venv --format json | jq '.packages[].components'"
+)]
+pub struct ListArgs {
+    #[command(flatten)]
+    env: EnvArgs,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+}
+
+pub fn run_list(args: ListArgs, shell: &mut Shell) -> anyhow::Result<ExitCode> {
+    let env = args.env.resolve()?;
+    let receipts = activate::installed_receipts(&env)?;
+    match args.format {
+        Format::Json => shell.data(serde_json::to_string_pretty(&serde_json::json!({
+            "format_version": 1,
+            "environment": env.root.display().to_string(),
+            "packages": receipts,
+        }))?)?,
+        Format::Human => {
+            if receipts.is_empty() {
+                shell.warn(format!(
+                    "ocp has installed nothing in `{}`",
+                    env.root.display()
+                ))?;
+            }
+            for receipt in receipts {
+                shell.data(format!(
+                    "{} {}  {}  signed by {}  from `{}`",
+                    receipt.name,
+                    receipt.version,
+                    receipt.components.join(", "),
+                    receipt.key_id,
+                    receipt.index
+                ))?;
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
