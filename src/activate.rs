@@ -360,7 +360,14 @@ pub fn recover(env: &PythonEnv) -> Result<(), ActivateError> {
 
 fn finish(txn: &Path) -> Result<(), ActivateError> {
     make_writable(txn);
-    fs::remove_dir_all(txn).map_err(io("remove", txn))
+    match fs::remove_dir_all(txn) {
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(ActivateError::Io {
+            action: "remove",
+            path: txn.to_path_buf(),
+            source: error,
+        }),
+        _ => Ok(()),
+    }
 }
 
 fn undo(site: &Path, txn: &Path) -> Result<(), ActivateError> {

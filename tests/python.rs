@@ -6,41 +6,14 @@
 //! `.ci/run` installs it. Environments are made with uv, against Osiris 0.5.7 from PyPI.
 
 mod common;
+#[path = "common/python.rs"]
+mod python;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use common::{Sandbox, run_ok, stdout};
-
-/// The Osiris release these tests install.
-const OSIRIS: &str = "osiris-pipeline==0.5.7";
-
-fn python() -> String {
-    std::env::var("OCP_TEST_PYTHON").unwrap_or_else(|_| "python3".to_owned())
-}
-
-fn uv() -> Command {
-    let mut command = Command::new(python());
-    command
-        .args(["-m", "uv"])
-        .env("UV_PYTHON_DOWNLOADS", "never")
-        .env_remove("VIRTUAL_ENV");
-    command
-}
-
-/// A fresh virtual environment at `dir`; `seed` adds pip to it.
-fn venv(dir: &Path, seed: bool) -> PathBuf {
-    let interpreter =
-        run_ok(Command::new(python()).args(["-c", "import sys; print(sys.executable)"]));
-    let interpreter = stdout(&interpreter).trim().to_owned();
-    let mut command = uv();
-    command.args(["venv", "--quiet", "--python", &interpreter]);
-    if seed {
-        command.arg("--seed");
-    }
-    run_ok(command.arg(dir));
-    dir.join("bin/python")
-}
+use python::{OSIRIS, uv, venv};
 
 fn generate(sandbox: &Sandbox, component: &str) -> PathBuf {
     let family = component.split('.').next().expect("family");

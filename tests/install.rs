@@ -1,0 +1,444 @@
+//! `ocp install`, `uninstall` and `list` in real Python virtual environments, from real git
+//! indexes: Python and Osiris find what ocp installed, pip removes it, tampered tarballs and
+//! failing steps leave the environment as it was, and two installs can share the store.
+
+mod common;
+#[path = "common/python.rs"]
+mod python;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use common::{Sandbox, run, run_ok, stderr, stdout};
+use python::{osiris_env, run_python, venv};
+
+/// A sandbox with a signing key and packages published to its default local index.
+struct World {
+    sandbox: Sandbox,
+    key: PathBuf,
+}
+
+impl World {
+    fn new() -> World {
+        let sandbox = Sandbox::new();
+        let key = sandbox.dir.path().join("me.key");
+        run_ok(
+            sandbox
+                .ocp()
+                .args(["key", "generate", "--no-password", "--output"])
+                .arg(&key),
+        );
+        World { sandbox, key }
+    }
+
+    /// Publishes `component` at `version`; `edit` may change pyproject.toml first.
+    fn publish(&self, component: &str, version: &str, edit: impl Fn(&str) -> String) -> PathBuf {
+        let family = component.split('.').next().expect("family");
+        let root = self.sandbox.work().join(format!("{family}-{version}"));
+        run_ok(
+            self.sandbox
+                .ocp()
+                .args(["new", component, "--author", "Jane Doe", "--path"])
+                .arg(&root),
+        );
+        let import = format!("{}_osiris", family.replace('-', "_"));
+        for (file, from, to) in [
+            (
+                "pyproject.toml".to_owned(),
+                "version = \"0.1.0\"".to_owned(),
+                format!("version = \"{version}\""),
+            ),
+            (
+                format!("src/{import}/spec.yaml"),
+                "version: 0.1.0".to_owned(),
+                format!("version: {version}"),
+            ),
+            (
+                format!("src/{import}/__init__.py"),
+                "__version__ = \"0.1.0\"".to_owned(),
+                format!("__version__ = \"{version}\""),
+            ),
+        ] {
+            let path = root.join(file);
+            let text = fs::read_to_string(&path).expect("read");
+            fs::write(&path, text.replacen(&from, &to, 1)).expect("write");
+        }
+        for file in [
+            "pyproject.toml".to_owned(),
+            format!("src/{import}/spec.yaml"),
+        ] {
+            let path = root.join(file);
+            let text = fs::read_to_string(&path).expect("read");
+            fs::write(&path, edit(&text)).expect("write");
+        }
+        let output = run(self
+            .sandbox
+            .ocp()
+            .args(["publish", "--path"])
+            .arg(&root)
+            .arg("--key")
+            .arg(&self.key));
+        assert!(output.status.success(), "{}", stderr(&output));
+        root
+    }
+
+    fn install(&self, env: &Path, args: &[&str]) -> Output {
+        run(self
+            .sandbox
+            .ocp()
+            .args(["install", "--env"])
+            .arg(env)
+            .args(args))
+    }
+}
+
+fn keep(text: &str) -> String {
+    text.to_owned()
+}
+
+fn site_packages(env: &Path) -> PathBuf {
+    env.join("lib/python3.11/site-packages")
+}
+
+/// Every path under site-packages, to compare before and after.
+fn snapshot(env: &Path) -> Vec<String> {
+    let root = site_packages(env);
+    let mut out = Vec::new();
+    let mut stack = vec![root.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in fs::read_dir(&dir).expect("read").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path.clone());
+            }
+            out.push(
+                path.strip_prefix(&root)
+                    .expect("prefix")
+                    .display()
+                    .to_string(),
+            );
+        }
+    }
+    out.sort();
+    out
+}
+
+const FIND: &str = r#"
+import importlib, importlib.metadata as metadata, sys
+from osiris.components.registry import ComponentRegistry
+name = sys.argv[1]
+found = [ep for ep in metadata.entry_points(group="osiris.components") if ep.name == name]
+spec = found[0].load()()
+module, cls = spec["x-runtime"]["driver"].rsplit(".", 1)
+driver = getattr(importlib.import_module(module), cls)
+print(len(found), spec["name"], spec["version"], driver.__name__, name in ComponentRegistry().load_specs())
+"#;
+
+#[test]
+fn installed_components_are_found_by_python_osiris_and_pip() {
+    let world = World::new();
+    world.publish("shopify.extractor", "1.0.0", keep);
+    let env = world.sandbox.dir.path().join("venv");
+    let python = osiris_env(&env, true);
+    let output = world.install(&env, &["shopify.extractor", "--format", "json"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    assert_eq!(report["osiris"], "0.5.7");
+    assert_eq!(report["packages"][0]["action"], "install");
+    assert_eq!(
+        run_python(&python, FIND, &["shopify.extractor"]),
+        "1 shopify.extractor 1.0.0 ShopifyExtractorDriver True\n"
+    );
+
+    let list = run_ok(
+        world
+            .sandbox
+            .ocp()
+            .args(["list", "--format", "json", "--env"])
+            .arg(&env),
+    );
+    let list: serde_json::Value = serde_json::from_slice(&list.stdout).expect("json");
+    assert_eq!(list["packages"][0]["name"], "shopify-osiris");
+    assert_eq!(list["packages"][0]["requested"], true);
+    let pip_list = run_ok(std::process::Command::new(&python).args([
+        "-m",
+        "pip",
+        "list",
+        "--disable-pip-version-check",
+    ]));
+    assert!(
+        stdout(&pip_list).contains("shopify-osiris"),
+        "{}",
+        stdout(&pip_list)
+    );
+
+    run_ok(std::process::Command::new(&python).args([
+        "-m",
+        "pip",
+        "uninstall",
+        "-y",
+        "shopify-osiris",
+    ]));
+    let leftovers: Vec<String> = snapshot(&env)
+        .into_iter()
+        .filter(|p| p.contains("shopify"))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "pip uninstall leaves nothing: {leftovers:?}"
+    );
+}
+
+#[test]
+fn dependencies_install_first_and_upgrades_replace_the_old_version() {
+    let world = World::new();
+    world.publish("base.processor", "1.0.0", keep);
+    let with_dependency = |text: &str| {
+        text.replacen(
+            "    \"pyyaml>=6.0\",\n",
+            "    \"pyyaml>=6.0\",\n    \"base-osiris>=1.0\",\n",
+            1,
+        )
+    };
+    world.publish("app.extractor", "1.0.0", with_dependency);
+    world.publish("app.extractor", "1.1.0", with_dependency);
+    let env = world.sandbox.dir.path().join("venv");
+    let python = osiris_env(&env, false);
+
+    let output = world.install(&env, &["app.extractor@1.0", "--no-python-deps"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("Installed base-osiris v1.0.0"),
+        "{}",
+        stderr(&output)
+    );
+    let output = world.install(&env, &["app-osiris", "--no-python-deps"]);
+    assert!(
+        stderr(&output).contains("Upgraded app-osiris v1.1.0 (was 1.0.0)"),
+        "{}",
+        stderr(&output)
+    );
+    let dist_infos: Vec<String> = snapshot(&env)
+        .into_iter()
+        .filter(|p| p.starts_with("app_osiris-") && p.ends_with(".dist-info"))
+        .collect();
+    assert_eq!(dist_infos, vec!["app_osiris-1.1.0.dist-info".to_owned()]);
+    assert_eq!(
+        run_python(
+            &python,
+            "import importlib.metadata as m; print(m.version('app-osiris'), m.version('base-osiris'))",
+            &[]
+        ),
+        "1.1.0 1.0.0\n"
+    );
+
+    let output = run_ok(
+        world
+            .sandbox
+            .ocp()
+            .args(["uninstall", "app.extractor", "--env"])
+            .arg(&env),
+    );
+    assert!(stderr(&output).contains("Removed app-osiris v1.1.0"));
+    assert!(
+        !site_packages(&env)
+            .join("components/app.extractor")
+            .exists()
+    );
+    assert!(
+        site_packages(&env)
+            .join("components/base.processor/spec.yaml")
+            .exists()
+    );
+}
+
+#[test]
+fn a_version_that_needs_another_osiris_is_explained() {
+    let world = World::new();
+    world.publish("shopify.extractor", "1.4.2", keep);
+    world.publish("shopify.extractor", "2.0.0", |text| {
+        text.replace(
+            "osiris-pipeline>=0.5.0,<1.0.0",
+            "osiris-pipeline>=0.6.0,<1.0.0",
+        )
+        .replace("- osiris>=0.5.0", "- osiris>=0.6.0")
+    });
+    let env = world.sandbox.dir.path().join("venv");
+    osiris_env(&env, false);
+    let before = snapshot(&env);
+    let output = world.install(&env, &["shopify.extractor@>=2.0", "--no-python-deps"]);
+    assert_eq!(output.status.code(), Some(1));
+    let text = stderr(&output);
+    assert!(
+        text.contains("shopify-osiris 2.0.0 needs osiris >=0.6.0"),
+        "{text}"
+    );
+    assert!(text.contains("this environment has osiris 0.5.7"), "{text}");
+    assert!(text.contains("ocp install shopify-osiris==1.4.2"), "{text}");
+    assert_eq!(snapshot(&env), before);
+    // Without the requirement, the newest version that fits is chosen.
+    let output = world.install(&env, &["shopify.extractor", "--no-python-deps"]);
+    assert!(
+        stderr(&output).contains("Installed shopify-osiris v1.4.2"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn a_tampered_tarball_is_refused_and_nothing_changes() {
+    let world = World::new();
+    world.publish("shopify.extractor", "1.0.0", keep);
+    // Someone with write access to the index swaps the tarball for another build.
+    let checkout = world.sandbox.dir.path().join("tamper");
+    let bare = world.sandbox.home().join("index/default.git");
+    run_ok(
+        std::process::Command::new("git")
+            .args(["clone", "--quiet"])
+            .arg(&bare)
+            .arg(&checkout),
+    );
+    let tarball = checkout.join("tarballs/sh/op/shopify_osiris-1.0.0.tar.gz");
+    let mut bytes = fs::read(&tarball).expect("read");
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    fs::write(&tarball, bytes).expect("write");
+    for args in [
+        &[
+            "-c",
+            "user.name=x",
+            "-c",
+            "user.email=x@x",
+            "commit",
+            "-qam",
+            "swap",
+        ][..],
+        &["push", "-q"][..],
+    ] {
+        run_ok(
+            std::process::Command::new("git")
+                .arg("-C")
+                .arg(&checkout)
+                .args(args),
+        );
+    }
+    let env = world.sandbox.dir.path().join("venv");
+    osiris_env(&env, false);
+    let before = snapshot(&env);
+    let output = world.install(&env, &["shopify.extractor", "--no-python-deps"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("has sha256"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(snapshot(&env), before, "the environment is as it was");
+    assert!(
+        !world
+            .sandbox
+            .home()
+            .join("store/v1/shopify-osiris")
+            .exists(),
+        "nothing was unpacked"
+    );
+}
+
+#[test]
+fn a_failing_python_requirement_rolls_the_install_back() {
+    let world = World::new();
+    world.publish("shopify.extractor", "1.0.0", |text| {
+        text.replacen(
+            "    \"pyyaml>=6.0\",\n",
+            "    \"pyyaml>=6.0\",\n    \"ocp-test-no-such-distribution==1.0\",\n",
+            1,
+        )
+    });
+    let env = world.sandbox.dir.path().join("venv");
+    osiris_env(&env, false);
+    let before = snapshot(&env);
+    let output = world.install(&env, &["shopify.extractor"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("install was rolled back"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(snapshot(&env), before);
+}
+
+#[test]
+fn two_installs_at_once_share_the_store() {
+    let world = World::new();
+    world.publish("shopify.extractor", "1.0.0", keep);
+    let envs: Vec<PathBuf> = (0..2)
+        .map(|i| world.sandbox.dir.path().join(format!("venv{i}")))
+        .collect();
+    for env in &envs {
+        venv(env, false);
+    }
+    let children: Vec<_> = envs
+        .iter()
+        .map(|env| {
+            world
+                .sandbox
+                .ocp()
+                .args([
+                    "install",
+                    "shopify.extractor",
+                    "--no-python-deps",
+                    "--osiris-version",
+                    "0.5.7",
+                    "--env",
+                ])
+                .arg(env)
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    for child in children {
+        let output = child.wait_with_output().expect("wait");
+        assert!(output.status.success(), "{}", stderr(&output));
+    }
+    let versions: Vec<_> = fs::read_dir(world.sandbox.home().join("store/v1/shopify-osiris"))
+        .expect("store")
+        .flatten()
+        .collect();
+    assert_eq!(versions.len(), 1, "one copy in the store");
+    for env in &envs {
+        assert!(
+            site_packages(env)
+                .join("shopify_osiris/driver.py")
+                .is_file()
+        );
+    }
+}
+
+#[test]
+fn environments_must_be_named_and_have_osiris() {
+    let world = World::new();
+    world.publish("shopify.extractor", "1.0.0", keep);
+    let output = run(world.sandbox.ocp().args(["install", "shopify.extractor"]));
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("no Python environment to install into"),
+        "{}",
+        stderr(&output)
+    );
+    let output = world.install(&world.sandbox.work(), &["shopify.extractor"]);
+    assert!(
+        stderr(&output).contains("is not a Python virtual environment"),
+        "{}",
+        stderr(&output)
+    );
+    let env = world.sandbox.dir.path().join("bare-venv");
+    venv(&env, false);
+    let output = world.install(&env, &["shopify.extractor"]);
+    assert!(
+        stderr(&output).contains("`--osiris-version 0.5.7`"),
+        "{}",
+        stderr(&output)
+    );
+    let output = world.install(&env, &["no.such-thing"]);
+    assert_eq!(output.status.code(), Some(1));
+}
