@@ -15,19 +15,30 @@ const DEPENDENCIES: usize = 5;
 
 fn run(command: &mut Command) -> String {
     let output = command.output().expect("run a command");
-    assert!(output.status.success(), "{command:?} failed:\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{command:?} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 fn ocp(home: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_ocp"));
-    command.env("OCP_HOME", home).env("NO_COLOR", "1").env_remove("VIRTUAL_ENV").arg("-q");
+    command
+        .env("OCP_HOME", home)
+        .env("NO_COLOR", "1")
+        .env_remove("VIRTUAL_ENV")
+        .arg("-q");
     command
 }
 
 fn uv() -> Command {
     let mut command = Command::new("python3");
-    command.args(["-m", "uv"]).env("UV_PYTHON_DOWNLOADS", "never").env_remove("VIRTUAL_ENV");
+    command
+        .args(["-m", "uv"])
+        .env("UV_PYTHON_DOWNLOADS", "never")
+        .env_remove("VIRTUAL_ENV");
     command
 }
 
@@ -50,22 +61,42 @@ fn fresh_env(dir: &Path, seed: bool) -> PathBuf {
 fn package(home: &Path, work: &Path, component: &str, dependencies: &[String]) -> PathBuf {
     let family = component.split('.').next().expect("family");
     let root = work.join(format!("{family}-osiris"));
-    run(ocp(home).args(["new", component, "--author", "Bench", "--path"]).arg(&root));
+    run(ocp(home)
+        .args(["new", component, "--author", "Bench", "--path"])
+        .arg(&root));
     let pyproject = root.join("pyproject.toml");
     let text = std::fs::read_to_string(&pyproject).expect("read");
-    let extra: String = dependencies.iter().map(|d| format!("    \"{d}>=0.1\",\n")).collect();
-    std::fs::write(&pyproject, text.replacen("    \"pyyaml>=6.0\",\n", &format!("    \"pyyaml>=6.0\",\n{extra}"), 1)).expect("write");
+    let extra: String = dependencies
+        .iter()
+        .map(|d| format!("    \"{d}>=0.1\",\n"))
+        .collect();
+    std::fs::write(
+        &pyproject,
+        text.replacen(
+            "    \"pyyaml>=6.0\",\n",
+            &format!("    \"pyyaml>=6.0\",\n{extra}"),
+            1,
+        ),
+    )
+    .expect("write");
     root
 }
 
 fn stats(mut samples: Vec<Duration>) -> (Duration, Duration) {
     samples.sort();
     let median = samples[samples.len() / 2];
-    let p95 = samples[((samples.len() as f64 * 0.95).ceil() as usize).saturating_sub(1).min(samples.len() - 1)];
+    let p95 = samples[((samples.len() as f64 * 0.95).ceil() as usize)
+        .saturating_sub(1)
+        .min(samples.len() - 1)];
     (median, p95)
 }
 
-fn time_runs(base: &Path, label: &str, seed: bool, mut install: impl FnMut(&Path)) -> (Duration, Duration) {
+fn time_runs(
+    base: &Path,
+    label: &str,
+    seed: bool,
+    mut install: impl FnMut(&Path),
+) -> (Duration, Duration) {
     let mut samples = Vec::new();
     for run_number in 0..RUNS {
         let env = base.join(format!("{label}-{run_number}"));
@@ -99,30 +130,88 @@ fn main() {
     // Wheels of the same packages, for uv and pip.
     let wheels = temp.path().join("wheels");
     for root in &roots {
-        run(uv().args(["build", "--quiet", "--wheel", "--out-dir"]).arg(&wheels).arg(root));
+        run(uv()
+            .args(["build", "--quiet", "--wheel", "--out-dir"])
+            .arg(&wheels)
+            .arg(root));
     }
 
     // Warm ocp's cache and store once.
     let warm = temp.path().join("warm");
     fresh_env(&warm, false);
-    run(ocp(&home).args(["install", "app.extractor", "--no-python-deps", "--osiris-version", "0.5.7", "--env"]).arg(&warm));
+    run(ocp(&home)
+        .args([
+            "install",
+            "app.extractor",
+            "--no-python-deps",
+            "--osiris-version",
+            "0.5.7",
+            "--env",
+        ])
+        .arg(&warm));
 
     let envs = temp.path().join("envs");
     let ocp_time = time_runs(&envs, "ocp", false, |env| {
-        run(ocp(&home).args(["install", "app.extractor", "--offline", "--no-python-deps", "--osiris-version", "0.5.7", "--env"]).arg(env));
+        run(ocp(&home)
+            .args([
+                "install",
+                "app.extractor",
+                "--offline",
+                "--no-python-deps",
+                "--osiris-version",
+                "0.5.7",
+                "--env",
+            ])
+            .arg(env));
     });
     let uv_bin = uv_binary();
     let uv_time = time_runs(&envs, "uv", false, |env| {
-        run(Command::new(&uv_bin).args(["pip", "install", "--quiet", "--offline", "--no-index", "--no-deps", "--find-links"]).arg(&wheels).arg("--python").arg(env.join("bin/python")).args(&names).env_remove("VIRTUAL_ENV"));
+        run(Command::new(&uv_bin)
+            .args([
+                "pip",
+                "install",
+                "--quiet",
+                "--offline",
+                "--no-index",
+                "--no-deps",
+                "--find-links",
+            ])
+            .arg(&wheels)
+            .arg("--python")
+            .arg(env.join("bin/python"))
+            .args(&names)
+            .env_remove("VIRTUAL_ENV"));
     });
     let pip_time = time_runs(&envs, "pip", true, |env| {
-        run(Command::new(env.join("bin/python")).args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-index", "--no-deps", "--find-links"]).arg(&wheels).args(&names));
+        run(Command::new(env.join("bin/python"))
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--no-index",
+                "--no-deps",
+                "--find-links",
+            ])
+            .arg(&wheels)
+            .args(&names));
     });
 
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    println!("install of 1 package + {DEPENDENCIES} OCP dependencies into a fresh environment, offline, {RUNS} runs each");
-    println!("{:<8} {:>10} {:>10} {:>12}", "tool", "median", "p95", "vs ocp");
+    println!(
+        "install of 1 package + {DEPENDENCIES} OCP dependencies into a fresh environment, offline, {RUNS} runs each"
+    );
+    println!(
+        "{:<8} {:>10} {:>10} {:>12}",
+        "tool", "median", "p95", "vs ocp"
+    );
     for (tool, (median, p95)) in [("ocp", ocp_time), ("uv", uv_time), ("pip", pip_time)] {
-        println!("{tool:<8} {:>8.1}ms {:>8.1}ms {:>11.1}x", ms(median), ms(p95), ms(median) / ms(ocp_time.0));
+        println!(
+            "{tool:<8} {:>8.1}ms {:>8.1}ms {:>11.1}x",
+            ms(median),
+            ms(p95),
+            ms(median) / ms(ocp_time.0)
+        );
     }
 }

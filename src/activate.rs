@@ -637,7 +637,7 @@ fn make_writable(dir: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::build::{ManifestComponent, Manifest};
+    use crate::build::{Manifest, ManifestComponent};
 
     /// A virtual environment on disk (no interpreter needed) and a stored package version.
     fn fixture(version: &str, body: &str) -> (tempfile::TempDir, PythonEnv, StoredPackage) {
@@ -649,45 +649,94 @@ mod tests {
         let stored = dir.path().join(format!("store-{version}"));
         fs::create_dir_all(stored.join("src/demo_osiris")).expect("mkdir");
         fs::write(stored.join("src/demo_osiris/__init__.py"), body).expect("write");
-        fs::write(stored.join("src/demo_osiris/spec.yaml"), format!("name: demo.extractor\nversion: {version}\n")).expect("write");
-        fs::write(stored.join("PKG-INFO"), format!("Metadata-Version: 2.2\nName: demo-osiris\nVersion: {version}\n")).expect("write");
+        fs::write(
+            stored.join("src/demo_osiris/spec.yaml"),
+            format!("name: demo.extractor\nversion: {version}\n"),
+        )
+        .expect("write");
+        fs::write(
+            stored.join("PKG-INFO"),
+            format!("Metadata-Version: 2.2\nName: demo-osiris\nVersion: {version}\n"),
+        )
+        .expect("write");
         let manifest = Manifest {
             format_version: 1,
             name: "demo-osiris".into(),
             version: version.into(),
-            components: vec![ManifestComponent { name: "demo.extractor".into(), spec: "src/demo_osiris/spec.yaml".into(), entry_point: "demo_osiris:load_spec".into(), driver: None }],
+            components: vec![ManifestComponent {
+                name: "demo.extractor".into(),
+                spec: "src/demo_osiris/spec.yaml".into(),
+                entry_point: "demo_osiris:load_spec".into(),
+                driver: None,
+            }],
             dependencies: Vec::new(),
             python_dependencies: Vec::new(),
             osiris: String::new(),
             python: String::new(),
             files: Default::default(),
         };
-        (dir, env, StoredPackage { dir: stored, manifest })
+        (
+            dir,
+            env,
+            StoredPackage {
+                dir: stored,
+                manifest,
+            },
+        )
     }
 
     fn receipt(version: &str) -> Receipt {
-        Receipt { name: "demo-osiris".into(), version: version.into(), sha256: String::new(), key_id: String::new(), index: "test".into(), requested: true, components: vec!["demo.extractor".into()], dependencies: Vec::new() }
+        Receipt {
+            name: "demo-osiris".into(),
+            version: version.into(),
+            sha256: String::new(),
+            key_id: String::new(),
+            index: "test".into(),
+            requested: true,
+            components: vec!["demo.extractor".into()],
+            dependencies: Vec::new(),
+        }
     }
 
     #[test]
     fn a_rollback_restores_the_previous_version() {
         let (dir, env, old) = fixture("1.0.0", "OLD = 1\n");
-        activate(&env, &old, &receipt("1.0.0")).expect("activate").commit().expect("commit");
+        activate(&env, &old, &receipt("1.0.0"))
+            .expect("activate")
+            .commit()
+            .expect("commit");
         let (_new_dir, _, mut new) = fixture("2.0.0", "NEW = 2\n");
         new.dir = dir.path().join("new-store");
         fs::rename(_new_dir.path().join("store-2.0.0"), &new.dir).expect("move");
         let pending = activate(&env, &new, &receipt("2.0.0")).expect("activate");
-        assert_eq!(fs::read_to_string(env.site_packages.join("demo_osiris/__init__.py")).expect("read"), "NEW = 2\n");
+        assert_eq!(
+            fs::read_to_string(env.site_packages.join("demo_osiris/__init__.py")).expect("read"),
+            "NEW = 2\n"
+        );
         pending.rollback().expect("rollback");
-        assert_eq!(fs::read_to_string(env.site_packages.join("demo_osiris/__init__.py")).expect("read"), "OLD = 1\n");
-        assert!(env.site_packages.join("demo_osiris-1.0.0.dist-info/RECORD").is_file());
-        assert!(!env.site_packages.join("demo_osiris-2.0.0.dist-info").exists());
+        assert_eq!(
+            fs::read_to_string(env.site_packages.join("demo_osiris/__init__.py")).expect("read"),
+            "OLD = 1\n"
+        );
+        assert!(
+            env.site_packages
+                .join("demo_osiris-1.0.0.dist-info/RECORD")
+                .is_file()
+        );
+        assert!(
+            !env.site_packages
+                .join("demo_osiris-2.0.0.dist-info")
+                .exists()
+        );
     }
 
     #[test]
     fn a_transaction_killed_half_way_is_undone_by_the_next_run() {
         let (dir, env, old) = fixture("1.0.0", "OLD = 1\n");
-        activate(&env, &old, &receipt("1.0.0")).expect("activate").commit().expect("commit");
+        activate(&env, &old, &receipt("1.0.0"))
+            .expect("activate")
+            .commit()
+            .expect("commit");
         let (new_dir, _, mut new) = fixture("2.0.0", "NEW = 2\n");
         new.dir = dir.path().join("new-store");
         fs::rename(new_dir.path().join("store-2.0.0"), &new.dir).expect("move");
@@ -696,9 +745,20 @@ mod tests {
         fs::write(pending.txn.join("state"), "swapping").expect("write");
         std::mem::forget(pending);
         recover(&env).expect("recover");
-        assert_eq!(fs::read_to_string(env.site_packages.join("demo_osiris/__init__.py")).expect("read"), "OLD = 1\n");
-        assert!(!env.site_packages.join("demo_osiris-2.0.0.dist-info").exists());
-        let leftovers: Vec<_> = fs::read_dir(&env.site_packages).expect("read").flatten().filter(|e| e.file_name().to_string_lossy().starts_with(TXN_PREFIX)).collect();
+        assert_eq!(
+            fs::read_to_string(env.site_packages.join("demo_osiris/__init__.py")).expect("read"),
+            "OLD = 1\n"
+        );
+        assert!(
+            !env.site_packages
+                .join("demo_osiris-2.0.0.dist-info")
+                .exists()
+        );
+        let leftovers: Vec<_> = fs::read_dir(&env.site_packages)
+            .expect("read")
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with(TXN_PREFIX))
+            .collect();
         assert!(leftovers.is_empty());
     }
 
@@ -706,9 +766,19 @@ mod tests {
     fn another_distributions_component_is_never_replaced() {
         let (_dir, env, package) = fixture("1.0.0", "X = 1\n");
         fs::create_dir_all(env.site_packages.join("components/demo.extractor")).expect("mkdir");
-        fs::write(env.site_packages.join("components/demo.extractor/spec.yaml"), "name: demo.extractor\n").expect("write");
-        let error = activate(&env, &package, &receipt("1.0.0")).expect_err("taken").to_string();
-        assert!(error.contains("already provided by Osiris itself"), "{error}");
+        fs::write(
+            env.site_packages
+                .join("components/demo.extractor/spec.yaml"),
+            "name: demo.extractor\n",
+        )
+        .expect("write");
+        let error = activate(&env, &package, &receipt("1.0.0"))
+            .expect_err("taken")
+            .to_string();
+        assert!(
+            error.contains("already provided by Osiris itself"),
+            "{error}"
+        );
         assert!(!env.site_packages.join("demo_osiris").exists());
     }
 

@@ -233,6 +233,11 @@ fn dependencies_install_first_and_upgrades_replace_the_old_version() {
         "1.1.0 1.0.0\n"
     );
 
+    let tree = run_ok(world.sandbox.ocp().args(["tree", "--env"]).arg(&env));
+    assert_eq!(
+        stdout(&tree),
+        "app-osiris v1.1.0 (app.extractor)\n└── base-osiris v1.0.0 (required by app-osiris 1.1.0: >=1.0)\n"
+    );
     let output = run_ok(
         world
             .sandbox

@@ -342,3 +342,117 @@ pub fn run_list(args: ListArgs, shell: &mut Shell) -> anyhow::Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// Show the installed components as a dependency tree
+///
+/// Each package is shown under the package that needs it, with the requirement that pulled
+/// it in; packages you asked for are the roots.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  ocp tree\n  ocp tree --env .venv")]
+pub struct TreeArgs {
+    #[command(flatten)]
+    env: EnvArgs,
+}
+
+pub fn run_tree(args: TreeArgs, shell: &mut Shell) -> anyhow::Result<ExitCode> {
+    let env = args.env.resolve()?;
+    let receipts = activate::installed_receipts(&env)?;
+    if receipts.is_empty() {
+        shell.warn(format!(
+            "ocp has installed nothing in `{}`",
+            env.root.display()
+        ))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let by_name: std::collections::BTreeMap<String, &activate::Receipt> = receipts
+        .iter()
+        .map(|r| (crate::model::normalize_name(&r.name), r))
+        .collect();
+    let mut lines = Vec::new();
+    let mut shown = std::collections::BTreeSet::new();
+    for root in receipts.iter().filter(|r| r.requested) {
+        lines.push(format!(
+            "{} v{} ({})",
+            root.name,
+            root.version,
+            root.components.join(", ")
+        ));
+        shown.insert(crate::model::normalize_name(&root.name));
+        tree_children(
+            root,
+            &by_name,
+            "",
+            &mut lines,
+            &mut vec![crate::model::normalize_name(&root.name)],
+            &mut shown,
+        );
+    }
+    // Packages nothing requested any more still show, so nothing installed is hidden.
+    for receipt in receipts
+        .iter()
+        .filter(|r| !shown.contains(&crate::model::normalize_name(&r.name)))
+    {
+        lines.push(format!(
+            "{} v{} (installed as a dependency, no longer required)",
+            receipt.name, receipt.version
+        ));
+    }
+    for line in lines {
+        shell.data(line)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn tree_children(
+    parent: &activate::Receipt,
+    by_name: &std::collections::BTreeMap<String, &activate::Receipt>,
+    prefix: &str,
+    lines: &mut Vec<String>,
+    path: &mut Vec<String>,
+    shown: &mut std::collections::BTreeSet<String>,
+) {
+    let count = parent.dependencies.len();
+    for (index, dependency) in parent.dependencies.iter().enumerate() {
+        let last = index + 1 == count;
+        let (branch, next) = if last {
+            ("└── ", "    ")
+        } else {
+            ("├── ", "│   ")
+        };
+        let split = dependency
+            .find(['<', '>', '=', '!', '~'])
+            .unwrap_or(dependency.len());
+        let (name, requirement) = dependency.split_at(split);
+        let requirement = if requirement.is_empty() {
+            "any version"
+        } else {
+            requirement
+        };
+        match by_name.get(&crate::model::normalize_name(name)) {
+            Some(child) => {
+                lines.push(format!(
+                    "{prefix}{branch}{} v{} (required by {} {}: {requirement})",
+                    child.name, child.version, parent.name, parent.version
+                ));
+                let key = crate::model::normalize_name(name);
+                shown.insert(key.clone());
+                if !path.contains(&key) {
+                    path.push(key);
+                    tree_children(
+                        child,
+                        by_name,
+                        &format!("{prefix}{next}"),
+                        lines,
+                        path,
+                        shown,
+                    );
+                    path.pop();
+                }
+            }
+            None => lines.push(format!(
+                "{prefix}{branch}{name} {requirement} (missing: run `ocp install {}`)",
+                parent.name
+            )),
+        }
+    }
+}

@@ -92,6 +92,7 @@ enum Command {
     Install(install::InstallArgs),
     Uninstall(install::UninstallArgs),
     List(install::ListArgs),
+    Tree(install::TreeArgs),
 }
 
 /// Parses the command line, runs the command and returns the process exit code.
@@ -148,6 +149,7 @@ fn run(command: Command, shell: &mut Shell) -> anyhow::Result<ExitCode> {
         Command::Install(args) => install::run_install(args, shell),
         Command::Uninstall(args) => install::run_uninstall(args, shell),
         Command::List(args) => install::run_list(args, shell),
+        Command::Tree(args) => install::run_tree(args, shell),
     }
 }
 
