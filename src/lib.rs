@@ -25,7 +25,10 @@
 //!     with the environment's Osiris and Python as fixed virtual packages), and why nothing
 //!     fits when nothing does;
 //!   - [`signing`]: minisign-format keys and signatures (ed25519), the trusted comment that
-//!     binds a signature to an OCP's name, version and sha256, and the trusted keys files.
+//!     binds a signature to an OCP's name, version and sha256, and the trusted keys files;
+//!   - [`lockfile`]: `ocp.lock`, what a resolution chose (versions, checksums, signers,
+//!     index and environment): reading with located errors, writing in a stable order,
+//!     and the difference between two locks.
 //! - [`model`]: newtypes for the nouns (`ComponentName`, `PackageName`, `PackageVersion`,
 //!   `KeyId`, `Checksum`). Parsed at the edge; the rest of the code cannot hold an
 //!   invalid one.
@@ -47,6 +50,7 @@ pub mod error;
 pub mod fsutil;
 pub mod home;
 pub mod index;
+pub mod lockfile;
 pub mod model;
 pub mod ops;
 pub mod package;
