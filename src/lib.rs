@@ -28,7 +28,11 @@
 //!     binds a signature to an OCP's name, version and sha256, and the trusted keys files;
 //!   - [`lockfile`]: `ocp.lock`, what a resolution chose (versions, checksums, signers,
 //!     index and environment): reading with located errors, writing in a stable order,
-//!     and the difference between two locks.
+//!     and the difference between two locks;
+//!   - [`fetch`]: downloads of tarballs into the cache keyed by sha256 (several at once,
+//!     with retries, checked before they enter the cache), or from the cache alone offline.
+//! - [`progress`]: the `Reporter` trait through which domain code reports long work; the
+//!   CLI shows it with indicatif (`cli::progress`), everyone else passes `NoReporter`.
 //! - [`model`]: newtypes for the nouns (`ComponentName`, `PackageName`, `PackageVersion`,
 //!   `KeyId`, `Checksum`). Parsed at the edge; the rest of the code cannot hold an
 //!   invalid one.
@@ -47,6 +51,7 @@ pub mod check;
 pub mod cli;
 pub mod diagnostics;
 pub mod error;
+pub mod fetch;
 pub mod fsutil;
 pub mod home;
 pub mod index;
@@ -54,6 +59,7 @@ pub mod lockfile;
 pub mod model;
 pub mod ops;
 pub mod package;
+pub mod progress;
 pub mod resolve;
 pub mod scaffold;
 pub mod schemas;
