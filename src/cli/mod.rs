@@ -8,6 +8,7 @@ mod index;
 mod key;
 mod new;
 mod owner;
+pub mod progress;
 mod publish;
 mod search;
 mod sign;
