@@ -313,6 +313,52 @@ impl Lockfile {
     }
 }
 
+/// The lock file as JSON: the same keys and values as the TOML, `[[package]]` as the array
+/// `package`. Its structure is `schemas/lockfile.schema.json`.
+pub fn to_json(lockfile: &Lockfile) -> serde_json::Value {
+    let mut packages: Vec<&LockedPackage> = lockfile.packages.iter().collect();
+    packages.sort_by(|a, b| a.name.cmp(&b.name));
+    let packages: Vec<serde_json::Value> = packages
+        .into_iter()
+        .map(|package| {
+            let mut components: Vec<&str> = package
+                .components
+                .iter()
+                .map(ComponentName::as_str)
+                .collect();
+            components.sort_unstable();
+            let mut dependencies: Vec<String> = package
+                .dependencies
+                .iter()
+                .map(toml::dependency_text)
+                .collect();
+            dependencies.sort();
+            serde_json::json!({
+                "name": package.name,
+                "version": package.version.to_string(),
+                "sha256": package.sha256.to_hex(),
+                "key_id": package.key_id.to_string(),
+                "download": package.download,
+                "components": components,
+                "dependencies": dependencies,
+                "requested": package.requested,
+            })
+        })
+        .collect();
+    let mut document = serde_json::json!({
+        "version": LOCKFILE_VERSION,
+        "index": { "name": lockfile.index.name, "url": lockfile.index.url },
+        "environment": {
+            "osiris": lockfile.environment.osiris.to_string(),
+            "python": lockfile.environment.python.to_string(),
+        },
+    });
+    if !packages.is_empty() {
+        document["package"] = serde_json::Value::Array(packages);
+    }
+    document
+}
+
 /// Reads `path`; `None` when there is no lock file. A parse error keeps its
 /// [`LockfileError`] (with the path) in the chain.
 pub fn read(path: &Path) -> anyhow::Result<Option<Lockfile>> {
