@@ -6,7 +6,7 @@
 #[path = "common/http.rs"]
 mod http;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -426,5 +426,4 @@ fn the_earliest_failure_is_reported_and_good_files_stay_cached() {
             .unwrap_or_default();
         assert_eq!(name, format!("{}.tar.gz", good.sha256.to_hex()));
     }
-    let _ = Path::new("");
 }

@@ -174,9 +174,9 @@ impl LockfileError {
                     .map_or_else(|| FILE_NAME.to_owned(), |p| p.display().to_string())
             }
         };
-        let span = self.position().span.clone();
-        let span =
-            span.start.min(text.len())..span.end.min(text.len()).max(span.start.min(text.len()));
+        let span = &self.position().span;
+        let start = span.start.min(text.len());
+        let span = start..span.end.clamp(start, text.len());
         let group = Level::ERROR.primary_title(message.as_str()).element(
             Snippet::source(text)
                 .path(path.as_str())

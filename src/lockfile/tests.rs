@@ -430,3 +430,12 @@ fn read_write_and_missing_file() {
     );
     assert!(error.downcast_ref::<LockfileError>().is_some());
 }
+
+#[test]
+fn render_of_a_wrong_value_underlines_it() {
+    let text = SAMPLE_TEXT.replacen("key_id = \"1A2B3C4D5E6F7A8B\"", "key_id = \"nope\"", 1);
+    let rendered = error_of(&text).render(&text, false);
+    assert!(rendered.contains("key_id = \"nope\""), "{rendered}");
+    assert!(rendered.contains("^^^^^^"), "{rendered}");
+    assert!(rendered.contains("`nope` is not a key id"), "{rendered}");
+}
