@@ -25,7 +25,20 @@
 //!     with the environment's Osiris and Python as fixed virtual packages), and why nothing
 //!     fits when nothing does;
 //!   - [`signing`]: minisign-format keys and signatures (ed25519), the trusted comment that
-//!     binds a signature to an OCP's name, version and sha256, and the trusted keys files.
+//!     binds a signature to an OCP's name, version and sha256, and the trusted keys files;
+//!   - [`lockfile`]: `ocp.lock`, what a resolution chose (versions, checksums, signers,
+//!     index and environment): reading with located errors, writing in a stable order,
+//!     and the difference between two locks;
+//!   - [`install_spec`]: what `ocp install` may be asked for (`shopify.extractor@^1.2`);
+//!   - [`pyenv`]: Python environments read from disk (site-packages, Python and Osiris
+//!     versions), without starting Python;
+//!   - [`store`]: the read-only plugin store under `OCP_HOME/store/v1` and the safe unpacker;
+//!   - [`activate`]: installing a stored package into an environment (modules, dist-info,
+//!     RECORD, component specs) as a journaled transaction, and removing it;
+//!   - [`fetch`]: downloads of tarballs into the cache keyed by sha256 (several at once,
+//!     with retries, checked before they enter the cache), or from the cache alone offline.
+//! - [`progress`]: the `Reporter` trait through which domain code reports long work; the
+//!   CLI shows it with indicatif (`cli::progress`), everyone else passes `NoReporter`.
 //! - [`model`]: newtypes for the nouns (`ComponentName`, `PackageName`, `PackageVersion`,
 //!   `KeyId`, `Checksum`). Parsed at the edge; the rest of the code cannot hold an
 //!   invalid one.
@@ -45,13 +58,16 @@ pub mod check;
 pub mod cli;
 pub mod diagnostics;
 pub mod error;
+pub mod fetch;
 pub mod fsutil;
 pub mod home;
 pub mod index;
 pub mod install_spec;
+pub mod lockfile;
 pub mod model;
 pub mod ops;
 pub mod package;
+pub mod progress;
 pub mod pyenv;
 pub mod resolve;
 pub mod scaffold;

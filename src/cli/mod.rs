@@ -9,6 +9,7 @@ mod install;
 mod key;
 mod new;
 mod owner;
+pub mod progress;
 mod publish;
 mod search;
 mod sign;

@@ -282,18 +282,24 @@ fn get(url: &str) -> Result<Vec<u8>, StorageError> {
     }))
 }
 
-/// Reads a tarball from a download location: a URL, or a path relative to the index root.
-pub fn fetch(location: &str, index_root: &Path) -> Result<Vec<u8>, StorageError> {
+/// A download location made concrete: a URL to GET, or a file to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Url(String),
+    File(PathBuf),
+}
+
+/// Resolves a download location: `http(s)://` stays a URL, `file://` and paths relative to
+/// `index_root` become files. A relative path may not leave the index (`..`, absolute).
+pub fn locate(location: &str, index_root: &Path) -> Result<Source, StorageError> {
     if location.starts_with("http://") || location.starts_with("https://") {
-        return get(location);
+        return Ok(Source::Url(location.to_owned()));
     }
-    let path = match location.strip_prefix("file://") {
-        Some(path) => PathBuf::from(path),
-        None if location.contains("://") => {
-            return Err(StorageError::UnsupportedLocation {
-                location: location.to_owned(),
-            });
-        }
+    match location.strip_prefix("file://") {
+        Some(path) => Ok(Source::File(PathBuf::from(path))),
+        None if location.contains("://") => Err(StorageError::UnsupportedLocation {
+            location: location.to_owned(),
+        }),
         None => {
             let relative = Path::new(location);
             if relative.is_absolute()
@@ -305,8 +311,15 @@ pub fn fetch(location: &str, index_root: &Path) -> Result<Vec<u8>, StorageError>
                     location: location.to_owned(),
                 });
             }
-            index_root.join(relative)
+            Ok(Source::File(index_root.join(relative)))
         }
-    };
-    fs::read(&path).map_err(|source| StorageError::Read { path, source })
+    }
+}
+
+/// Reads a tarball from a download location: a URL, or a path relative to the index root.
+pub fn fetch(location: &str, index_root: &Path) -> Result<Vec<u8>, StorageError> {
+    match locate(location, index_root)? {
+        Source::Url(url) => get(&url),
+        Source::File(path) => fs::read(&path).map_err(|source| StorageError::Read { path, source }),
+    }
 }

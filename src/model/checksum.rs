@@ -36,3 +36,25 @@ impl fmt::Display for Checksum {
         f.write_str(&self.to_hex())
     }
 }
+
+/// Why a sha256 was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{value}` is not a sha256; a sha256 is 64 hexadecimal digits")]
+pub struct ChecksumError {
+    pub value: String,
+}
+
+impl std::str::FromStr for Checksum {
+    type Err = ChecksumError;
+
+    /// Parses 64 hex digits in either case; held and printed in lowercase.
+    fn from_str(value: &str) -> Result<Self, ChecksumError> {
+        let mut bytes = [0u8; 32];
+        match hex::decode_to_slice(value, &mut bytes) {
+            Ok(()) => Ok(Checksum(bytes)),
+            Err(_) => Err(ChecksumError {
+                value: value.to_owned(),
+            }),
+        }
+    }
+}

@@ -7,7 +7,7 @@ mod key_id;
 mod names;
 mod version;
 
-pub use checksum::Checksum;
+pub use checksum::{Checksum, ChecksumError};
 pub use key_id::{KeyId, KeyIdError};
 pub use names::{ComponentName, ImportName, NameError, PackageName, normalize_name};
 pub use version::{PackageVersion, VersionError, format_specifiers, semver_to_pep440};

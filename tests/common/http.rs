@@ -1,11 +1,17 @@
 //! A small real HTTP/1.1 file server on 127.0.0.1 for tests: GET, PUT (honouring
 //! `If-None-Match: *`), DELETE, an optional bearer token for writes, and a switch that makes
 //! it drop connections. Files live in memory.
+//!
+//! For download tests it also logs every request, can answer the next GETs with half the
+//! body before closing the connection (`truncate_next`) or with 503 (`fail_next`), can wait
+//! before answering a GET (`get_delay_ms`), and records the most GETs it served at once.
+
+#![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
@@ -14,6 +20,17 @@ pub struct FileServer {
     pub base: String,
     pub files: Arc<Mutex<HashMap<String, Vec<u8>>>>,
     pub drop_connections: Arc<AtomicBool>,
+    /// `METHOD path` of every request, in the order they arrived.
+    pub log: Arc<Mutex<Vec<String>>>,
+    /// How many of the next GETs announce the whole length, send half and close.
+    pub truncate_next: Arc<AtomicUsize>,
+    /// How many of the next GETs answer `503 Service Unavailable`.
+    pub fail_next: Arc<AtomicUsize>,
+    /// How long each GET waits before answering, in milliseconds.
+    pub get_delay_ms: Arc<AtomicU64>,
+    in_flight: Arc<AtomicUsize>,
+    /// The most GETs that were being answered at the same moment.
+    pub max_in_flight: Arc<AtomicUsize>,
     stop: Arc<AtomicBool>,
 }
 
@@ -26,6 +43,12 @@ impl FileServer {
             base,
             files: Arc::new(Mutex::new(HashMap::new())),
             drop_connections: Arc::new(AtomicBool::new(false)),
+            log: Arc::new(Mutex::new(Vec::new())),
+            truncate_next: Arc::new(AtomicUsize::new(0)),
+            fail_next: Arc::new(AtomicUsize::new(0)),
+            get_delay_ms: Arc::new(AtomicU64::new(0)),
+            in_flight: Arc::new(AtomicUsize::new(0)),
+            max_in_flight: Arc::new(AtomicUsize::new(0)),
             stop: Arc::new(AtomicBool::new(false)),
         };
         let shared = server.clone();
@@ -49,6 +72,32 @@ impl FileServer {
     pub fn get(&self, path: &str) -> Option<Vec<u8>> {
         self.files.lock().expect("lock").get(path).cloned()
     }
+
+    /// Serves `bytes` at `path` and returns its URL.
+    pub fn put_file(&self, path: &str, bytes: &[u8]) -> String {
+        self.files
+            .lock()
+            .expect("lock")
+            .insert(path.to_owned(), bytes.to_vec());
+        format!("{}{path}", self.base)
+    }
+
+    /// How many GET requests arrived, for any path.
+    pub fn get_count(&self) -> usize {
+        self.log
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|line| line.starts_with("GET "))
+            .count()
+    }
+}
+
+/// Takes one from `counter` when it is above zero; true when it did.
+fn take_one(counter: &AtomicUsize) -> bool {
+    counter
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
 }
 
 impl Drop for FileServer {
@@ -87,8 +136,16 @@ fn handle(stream: TcpStream, server: &FileServer, token: Option<&str>) -> std::i
     let mut body = vec![0; length];
     reader.read_exact(&mut body)?;
     let mut stream = stream;
+    server
+        .log
+        .lock()
+        .expect("lock")
+        .push(format!("{method} {path}"));
     if server.drop_connections.load(Ordering::SeqCst) {
         return Ok(()); // close without answering
+    }
+    if method == "GET" {
+        return answer_get(stream, server, &path);
     }
     let authorized = token.is_none_or(|token| {
         headers
@@ -96,10 +153,6 @@ fn handle(stream: TcpStream, server: &FileServer, token: Option<&str>) -> std::i
             .is_some_and(|v| *v == format!("Bearer {token}"))
     });
     let (status, reply): (&str, Vec<u8>) = match method.as_str() {
-        "GET" => match server.get(&path) {
-            Some(bytes) => ("200 OK", bytes),
-            None => ("404 Not Found", b"not found".to_vec()),
-        },
         "PUT" | "DELETE" if !authorized => ("401 Unauthorized", b"token required".to_vec()),
         "PUT" => {
             let mut files = server.files.lock().expect("lock");
@@ -123,4 +176,42 @@ fn handle(stream: TcpStream, server: &FileServer, token: Option<&str>) -> std::i
     )?;
     stream.write_all(&reply)?;
     stream.flush()
+}
+
+fn answer_get(mut stream: TcpStream, server: &FileServer, path: &str) -> std::io::Result<()> {
+    let now = server.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    server.max_in_flight.fetch_max(now, Ordering::SeqCst);
+    let delay = server.get_delay_ms.load(Ordering::SeqCst);
+    if delay > 0 {
+        thread::sleep(std::time::Duration::from_millis(delay));
+    }
+    let result = (|| {
+        if take_one(&server.fail_next) {
+            return write!(
+                stream,
+                "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+        }
+        let Some(body) = server.get(path) else {
+            return write!(
+                stream,
+                "HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nConnection: close\r\n\r\nnot found"
+            );
+        };
+        write!(
+            stream,
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        )?;
+        if take_one(&server.truncate_next) {
+            // Half the body, then the connection closes: a download that breaks half way.
+            stream.write_all(&body[..body.len() / 2])?;
+            stream.flush()?;
+            return stream.shutdown(std::net::Shutdown::Both);
+        }
+        stream.write_all(&body)?;
+        stream.flush()
+    })();
+    server.in_flight.fetch_sub(1, Ordering::SeqCst);
+    result
 }
