@@ -213,7 +213,14 @@ fn dependencies_install_first_and_upgrades_replace_the_old_version() {
         "{}",
         stderr(&output)
     );
+    // The lock file keeps the installed version until asked to update.
     let output = world.install(&env, &["app-osiris", "--no-python-deps"]);
+    assert!(stderr(&output).contains("Unchanged"), "{}", stderr(&output));
+    let output = run(world
+        .sandbox
+        .ocp()
+        .args(["update", "app.extractor", "--no-python-deps", "--env"])
+        .arg(&env));
     assert!(
         stderr(&output).contains("Upgraded app-osiris v1.1.0 (was 1.0.0)"),
         "{}",
@@ -446,4 +453,96 @@ fn environments_must_be_named_and_have_osiris() {
     );
     let output = world.install(&env, &["no.such-thing"]);
     assert_eq!(output.status.code(), Some(1));
+}
+
+#[test]
+fn the_lock_file_pins_versions_and_locked_refuses_changes() {
+    let world = World::new();
+    world.publish("shopify.extractor", "1.0.0", keep);
+    let env = world.sandbox.dir.path().join("venv");
+    venv(&env, false);
+    let with = |env: &Path, args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--no-python-deps", "--osiris-version", "0.5.7"]);
+        world.install(env, &all)
+    };
+    assert!(with(&env, &["shopify.extractor"]).status.success());
+    let lock = world.sandbox.work().join("ocp.lock");
+    let text = fs::read_to_string(&lock).expect("ocp install writes ocp.lock");
+    assert!(
+        text.contains("name = \"shopify-osiris\"\nversion = \"1.0.0\""),
+        "{text}"
+    );
+
+    world.publish("shopify.extractor", "1.1.0", keep);
+    // A second machine installs exactly the lock, from the cache, with no network.
+    let other = world.sandbox.dir.path().join("venv2");
+    venv(&other, false);
+    let output = with(&other, &["--frozen"]);
+    assert!(
+        stderr(&output).contains("Installed shopify-osiris v1.0.0"),
+        "{}",
+        stderr(&output)
+    );
+
+    world.publish("postgres.writer", "1.0.0", keep);
+    let output = with(&env, &["postgres.writer", "--locked"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("would change, and `--locked` forbids it"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        stderr(&output).contains("postgres-osiris"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(
+        fs::read_to_string(&lock).expect("lock"),
+        text,
+        "a refused install leaves the lock file alone"
+    );
+
+    let output = run(world
+        .sandbox
+        .ocp()
+        .args([
+            "update",
+            "--dry-run",
+            "--no-python-deps",
+            "--osiris-version",
+            "0.5.7",
+            "--env",
+        ])
+        .arg(&env));
+    assert!(
+        stderr(&output).contains("Would upgrade shopify-osiris v1.1.0 (was 1.0.0)"),
+        "{}",
+        stderr(&output)
+    );
+    let output = run(world
+        .sandbox
+        .ocp()
+        .args(["lock", "--osiris-version", "0.5.7", "--env"])
+        .arg(&env));
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        fs::read_to_string(&lock).expect("lock"),
+        text,
+        "ocp lock keeps what is still allowed"
+    );
+
+    run_ok(
+        world
+            .sandbox
+            .ocp()
+            .args(["uninstall", "shopify.extractor", "--env"])
+            .arg(&env),
+    );
+    assert!(
+        !fs::read_to_string(&lock)
+            .expect("lock")
+            .contains("shopify-osiris")
+    );
 }

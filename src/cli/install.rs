@@ -11,7 +11,7 @@ use super::Format;
 use crate::activate;
 use crate::error::{HelpExt, helped};
 use crate::home;
-use crate::ops::install::{self as ops, InstallOpts, PythonDeps};
+use crate::ops::install::{self as ops, InstallOpts, PythonDeps, Unlock};
 use crate::ops::registry::{self, Freshness};
 use crate::pyenv::PythonEnv;
 use crate::shell::Shell;
@@ -59,8 +59,9 @@ impl EnvArgs {
 )]
 pub struct InstallArgs {
     /// What to install: a component (`shopify.extractor`) or a package (`shopify-osiris`), with an
-    /// optional requirement (`shopify.extractor@^1.2`, `shopify-osiris==1.0.0`)
-    #[arg(required = true, value_name = "SPEC")]
+    /// optional requirement (`shopify.extractor@^1.2`, `shopify-osiris==1.0.0`). With none,
+    /// installs what the lock file records.
+    #[arg(value_name = "SPEC")]
     specs: Vec<String>,
 
     #[command(flatten)]
@@ -90,9 +91,28 @@ pub struct InstallArgs {
     #[arg(long)]
     no_python_deps: bool,
 
+    #[command(flatten)]
+    lock: LockArgs,
+
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
+}
+
+/// The lock file flags shared by install, update and lock.
+#[derive(Debug, Args)]
+pub struct LockArgs {
+    /// The lock file to read and write
+    #[arg(long, value_name = "PATH", default_value = "ocp.lock")]
+    lockfile: PathBuf,
+
+    /// Fail if the lock file would change
+    #[arg(long)]
+    locked: bool,
+
+    /// `--locked` and `--offline` together: exactly what the lock file says, from the cache
+    #[arg(long)]
+    frozen: bool,
 }
 
 #[derive(Serialize)]
@@ -103,6 +123,7 @@ struct JsonInstalled {
     osiris: String,
     python: String,
     index: String,
+    lockfile: Option<String>,
     packages: Vec<JsonPackage>,
 }
 
@@ -127,35 +148,74 @@ fn find_uv() -> Option<PathBuf> {
 }
 
 pub fn run_install(args: InstallArgs, shell: &mut Shell) -> anyhow::Result<ExitCode> {
+    let common = Common {
+        env: args.env,
+        index: args.index,
+        osiris_version: args.osiris_version,
+        pre: args.pre,
+        offline: args.offline,
+        dry_run: args.dry_run,
+        no_python_deps: args.no_python_deps,
+        lock: args.lock,
+        format: args.format,
+    };
+    execute(shell, args.specs, common, Unlock::Nothing, false)
+}
+
+/// Flags that install, update and lock share.
+struct Common {
+    env: EnvArgs,
+    index: Option<String>,
+    osiris_version: Option<String>,
+    pre: bool,
+    offline: bool,
+    dry_run: bool,
+    no_python_deps: bool,
+    lock: LockArgs,
+    format: Format,
+}
+
+fn execute(
+    shell: &mut Shell,
+    specs: Vec<String>,
+    common: Common,
+    unlock: Unlock,
+    lock_only: bool,
+) -> anyhow::Result<ExitCode> {
     let home = home::ocp_home()?;
-    let env = args.env.resolve()?;
+    let env = common.env.resolve()?;
     let environment = env.root.display().to_string();
-    let osiris_version = args
+    let osiris_version = common
         .osiris_version
         .as_deref()
         .map(ops::parse_version)
         .transpose()?;
-    let python_deps = if args.no_python_deps {
+    let python_deps = if common.no_python_deps {
         PythonDeps::Skip
     } else {
         find_uv().map_or(PythonDeps::Pip, PythonDeps::Uv)
     };
+    let offline = common.offline || common.lock.frozen;
     let opts = InstallOpts {
-        specs: args.specs,
+        specs,
         env,
-        location: registry::locate(&home, args.index.as_deref())?,
-        freshness: if args.offline {
+        location: registry::locate(&home, common.index.as_deref())?,
+        freshness: if offline {
             Freshness::Offline
         } else {
             Freshness::Update
         },
         osiris_version,
-        allow_prereleases: args.pre,
-        dry_run: args.dry_run,
+        allow_prereleases: common.pre,
+        dry_run: common.dry_run,
         python_deps,
         home,
         time_limit: Duration::from_secs(30),
-        preferences: Default::default(),
+        lockfile: Some(common.lock.lockfile),
+        locked: common.lock.locked || common.lock.frozen,
+        unlock,
+        lock_only,
+        reporter: super::progress::reporter(shell, "Downloading"),
     };
     let dry_run = opts.dry_run;
     let installed = ops::install(shell, opts)?;
@@ -169,7 +229,7 @@ pub fn run_install(args: InstallArgs, shell: &mut Shell) -> anyhow::Result<ExitC
         }
         Some(_) => "downgrade",
     };
-    match args.format {
+    match common.format {
         Format::Json => {
             let mut packages: Vec<JsonPackage> = Vec::new();
             for (change, what) in installed
@@ -182,7 +242,11 @@ pub fn run_install(args: InstallArgs, shell: &mut Shell) -> anyhow::Result<ExitC
                     name: change.name.clone(),
                     version: change.version.clone(),
                     previous: change.previous.clone(),
-                    action: what,
+                    action: if lock_only && what != "keep" {
+                        "lock"
+                    } else {
+                        what
+                    },
                     requested: change.requested,
                     components: change.entry.components.clone(),
                     sha256: change.entry.sha256.clone(),
@@ -197,6 +261,7 @@ pub fn run_install(args: InstallArgs, shell: &mut Shell) -> anyhow::Result<ExitC
                 osiris: installed.osiris.to_string(),
                 python: installed.python.to_string(),
                 index: installed.index_name.clone(),
+                lockfile: installed.lockfile.as_ref().map(|p| p.display().to_string()),
                 packages,
             })?)?;
         }
@@ -210,36 +275,173 @@ pub fn run_install(args: InstallArgs, shell: &mut Shell) -> anyhow::Result<ExitC
                     installed.python
                 ),
             )?;
-            let verb = |what: &str| match (what, dry_run) {
-                ("install", true) => "Would install",
-                ("install", false) => "Installed",
-                ("upgrade", true) => "Would upgrade",
-                ("upgrade", false) => "Upgraded",
-                (_, true) => "Would downgrade",
-                (_, false) => "Downgraded",
-            };
-            for change in &installed.changes {
-                let from = change
-                    .previous
-                    .as_ref()
-                    .map(|p| format!(" (was {p})"))
-                    .unwrap_or_default();
+            if !lock_only {
+                let verb = |what: &str| match (what, dry_run) {
+                    ("install", true) => "Would install",
+                    ("install", false) => "Installed",
+                    ("upgrade", true) => "Would upgrade",
+                    ("upgrade", false) => "Upgraded",
+                    (_, true) => "Would downgrade",
+                    (_, false) => "Downgraded",
+                };
+                for change in &installed.changes {
+                    let from = change
+                        .previous
+                        .as_ref()
+                        .map(|p| format!(" (was {p})"))
+                        .unwrap_or_default();
+                    shell.status(
+                        verb(action(change)),
+                        format!(
+                            "{} v{}{from}: {}",
+                            change.name,
+                            change.version,
+                            change.entry.components.join(", ")
+                        ),
+                    )?;
+                }
+                if installed.changes.is_empty() {
+                    shell.status("Unchanged", "everything requested is already installed")?;
+                }
+            }
+            if let Some(path) = &installed.lockfile {
                 shell.status(
-                    verb(action(change)),
+                    "Locked",
                     format!(
-                        "{} v{}{from}: {}",
-                        change.name,
-                        change.version,
-                        change.entry.components.join(", ")
+                        "{} package(s) in `{}`",
+                        installed.resolution.packages.len(),
+                        path.display()
                     ),
                 )?;
-            }
-            if installed.changes.is_empty() {
-                shell.status("Unchanged", "everything requested is already installed")?;
             }
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Update installed components to the newest versions their requirements allow
+///
+/// With no names, every package in the lock file may move; with names, only those do and the
+/// rest keep their locked versions. Writes the new versions to the lock file.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  ocp update\n  ocp update shopify.extractor --dry-run")]
+pub struct UpdateArgs {
+    /// Packages or components to update [default: all]
+    #[arg(value_name = "NAME")]
+    names: Vec<String>,
+
+    #[command(flatten)]
+    env: EnvArgs,
+
+    /// The index: a name from `OCP_HOME/config.toml`, a git URL or a path [default: the local index]
+    #[arg(long, value_name = "NAME|URL|PATH", env = "OCP_INDEX")]
+    index: Option<String>,
+
+    /// Resolve for this Osiris version instead of the one installed in the environment
+    #[arg(long, value_name = "VERSION")]
+    osiris_version: Option<String>,
+
+    /// Allow pre-release versions
+    #[arg(long)]
+    pre: bool,
+
+    /// Use only the local copy of the index and the download cache
+    #[arg(long)]
+    offline: bool,
+
+    /// Show what would change, and change nothing
+    #[arg(long)]
+    dry_run: bool,
+
+    /// Do not install the packages' own Python requirements
+    #[arg(long)]
+    no_python_deps: bool,
+
+    /// The lock file to read and write
+    #[arg(long, value_name = "PATH", default_value = "ocp.lock")]
+    lockfile: PathBuf,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+}
+
+pub fn run_update(args: UpdateArgs, shell: &mut Shell) -> anyhow::Result<ExitCode> {
+    let unlock = if args.names.is_empty() {
+        Unlock::All
+    } else {
+        Unlock::Packages(args.names.clone())
+    };
+    let common = Common {
+        env: args.env,
+        index: args.index,
+        osiris_version: args.osiris_version,
+        pre: args.pre,
+        offline: args.offline,
+        dry_run: args.dry_run,
+        no_python_deps: args.no_python_deps,
+        lock: LockArgs {
+            lockfile: args.lockfile,
+            locked: false,
+            frozen: false,
+        },
+        format: args.format,
+    };
+    execute(shell, Vec::new(), common, unlock, false)
+}
+
+/// Resolve and write the lock file without installing anything
+///
+/// Records the exact versions, checksums, signers and download locations that `ocp install`
+/// would use, for the environment's Osiris and Python (or `--osiris-version`). Commit
+/// `ocp.lock`; `ocp install --locked` then fails rather than change it.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  ocp lock shopify.extractor\n  ocp install --frozen")]
+pub struct LockCommandArgs {
+    /// Components or packages to add to the lock file
+    #[arg(value_name = "SPEC")]
+    specs: Vec<String>,
+
+    #[command(flatten)]
+    env: EnvArgs,
+
+    /// The index: a name from `OCP_HOME/config.toml`, a git URL or a path [default: the local index]
+    #[arg(long, value_name = "NAME|URL|PATH", env = "OCP_INDEX")]
+    index: Option<String>,
+
+    /// Resolve for this Osiris version instead of the one installed in the environment
+    #[arg(long, value_name = "VERSION")]
+    osiris_version: Option<String>,
+
+    /// Allow pre-release versions
+    #[arg(long)]
+    pre: bool,
+
+    /// Use only the local copy of the index
+    #[arg(long)]
+    offline: bool,
+
+    #[command(flatten)]
+    lock: LockArgs,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+}
+
+pub fn run_lock(args: LockCommandArgs, shell: &mut Shell) -> anyhow::Result<ExitCode> {
+    let common = Common {
+        env: args.env,
+        index: args.index,
+        osiris_version: args.osiris_version,
+        pre: args.pre,
+        offline: args.offline,
+        dry_run: false,
+        no_python_deps: true,
+        lock: args.lock,
+        format: args.format,
+    };
+    execute(shell, args.specs, common, Unlock::Nothing, true)
 }
 
 /// Remove installed components
@@ -258,6 +460,10 @@ pub struct UninstallArgs {
     /// Show what would be removed, and change nothing
     #[arg(long)]
     dry_run: bool,
+
+    /// The lock file to take the package out of, if it exists
+    #[arg(long, value_name = "PATH", default_value = "ocp.lock")]
+    lockfile: PathBuf,
 }
 
 pub fn run_uninstall(args: UninstallArgs, shell: &mut Shell) -> anyhow::Result<ExitCode> {
@@ -294,6 +500,12 @@ pub fn run_uninstall(args: UninstallArgs, shell: &mut Shell) -> anyhow::Result<E
             helped(error.to_string(), help)
         })?;
         shell.status("Removed", format!("{} v{}", receipt.name, receipt.version))?;
+        if ops::forget_in_lock(&args.lockfile, &receipt.name)? {
+            shell.status(
+                "Unlocked",
+                format!("{} in `{}`", receipt.name, args.lockfile.display()),
+            )?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

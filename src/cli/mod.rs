@@ -94,6 +94,8 @@ enum Command {
     Uninstall(install::UninstallArgs),
     List(install::ListArgs),
     Tree(install::TreeArgs),
+    Update(install::UpdateArgs),
+    Lock(install::LockCommandArgs),
 }
 
 /// Parses the command line, runs the command and returns the process exit code.
@@ -151,6 +153,8 @@ fn run(command: Command, shell: &mut Shell) -> anyhow::Result<ExitCode> {
         Command::Uninstall(args) => install::run_uninstall(args, shell),
         Command::List(args) => install::run_list(args, shell),
         Command::Tree(args) => install::run_tree(args, shell),
+        Command::Update(args) => install::run_update(args, shell),
+        Command::Lock(args) => install::run_lock(args, shell),
     }
 }
 

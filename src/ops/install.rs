@@ -14,11 +14,13 @@ use pep440_rs::Version;
 
 use crate::activate::{self, Pending, Receipt};
 use crate::error::helped;
+use crate::fetch::{self, Cache, FetchItem, FetchOptions};
 use crate::index::format::IndexEntry;
-use crate::index::{Index, owners, storage};
+use crate::index::{Index, owners};
 use crate::install_spec::InstallSpec;
-use crate::model::Checksum;
+use crate::lockfile::{self, LockedEnvironment, LockedIndex, Lockfile};
 use crate::ops::registry::{self, Freshness, IndexLocation};
+use crate::progress::Reporter;
 use crate::pyenv::PythonEnv;
 use crate::resolve::{self, IndexDirSource, Request, Requirement, Resolution, ResolveOptions};
 use crate::shell::Shell;
@@ -48,8 +50,27 @@ pub struct InstallOpts {
     /// `OCP_HOME`: the store and the download cache live under it.
     pub home: PathBuf,
     pub time_limit: Duration,
-    /// Locked versions to keep when still allowed (name -> version).
-    pub preferences: BTreeMap<String, Version>,
+    /// The lock file to read and write (`ocp.lock`); `None` for neither.
+    pub lockfile: Option<PathBuf>,
+    /// `--locked`: fail if the lock file would change.
+    pub locked: bool,
+    /// Which locked versions `ocp update` lets go.
+    pub unlock: Unlock,
+    /// Resolve and write the lock file, but install nothing (`ocp lock`).
+    pub lock_only: bool,
+    /// Reports download progress.
+    pub reporter: Box<dyn Reporter>,
+}
+
+/// Which locked versions to keep.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unlock {
+    /// Keep every locked version that is still allowed (`ocp install`, `ocp lock`).
+    Nothing,
+    /// Let every package move to the newest allowed version (`ocp update`).
+    All,
+    /// Let these packages move (`ocp update NAME`).
+    Packages(Vec<String>),
 }
 
 /// One package an install changes.
@@ -73,6 +94,8 @@ pub struct Installed {
     pub python: Version,
     pub index_name: String,
     pub index_remote: String,
+    /// The lock file written, if any.
+    pub lockfile: Option<PathBuf>,
 }
 
 pub fn install(shell: &mut Shell, opts: InstallOpts) -> anyhow::Result<Installed> {
@@ -94,6 +117,43 @@ pub fn install(shell: &mut Shell, opts: InstallOpts) -> anyhow::Result<Installed
     let python = env.python_version.clone();
     let open = registry::open(&opts.location, opts.freshness)?;
     let index = &open.index;
+
+    let old_lock = match &opts.lockfile {
+        Some(path) => lockfile::read(path)?,
+        None => None,
+    };
+    // A lock made against another index says nothing about this one.
+    let usable_lock = old_lock
+        .as_ref()
+        .filter(|lock| lock.index.url == opts.location.remote);
+    if let (Some(lock), Some(path)) = (&old_lock, &opts.lockfile)
+        && usable_lock.is_none()
+    {
+        shell.warn(format!(
+            "`{}` was made for the index `{}`; ignoring its versions",
+            path.display(),
+            lock.index.url
+        ))?;
+    }
+    let mut preferences: BTreeMap<String, Version> =
+        usable_lock.map(Lockfile::preferences).unwrap_or_default();
+    match &opts.unlock {
+        Unlock::Nothing => {}
+        Unlock::All => preferences.clear(),
+        Unlock::Packages(names) => {
+            for name in names {
+                let package = index
+                    .find_package(name)?
+                    .unwrap_or_else(|| crate::model::normalize_name(name));
+                if preferences.remove(&package).is_none() {
+                    return Err(helped(
+                        format!("`{name}` is not in the lock file"),
+                        "update what `ocp tree` lists, or run `ocp update` to update everything",
+                    ));
+                }
+            }
+        }
+    }
 
     let mut requirements = Vec::new();
     let mut requested = Vec::new();
@@ -132,27 +192,46 @@ pub fn install(shell: &mut Shell, opts: InstallOpts) -> anyhow::Result<Installed
             }
         }
     }
+    // What the lock file says was asked for before stays asked for.
+    if let Some(lock) = usable_lock {
+        for package in lock.packages.iter().filter(|p| p.requested) {
+            if !requested.contains(&package.name) {
+                requested.push(package.name.clone());
+                requirements.push(
+                    Requirement::new(&package.name, "")
+                        .with_context(|| format!("the lock file names `{}`", package.name))?,
+                );
+            }
+        }
+    }
+    if requirements.is_empty() {
+        return Err(helped(
+            "nothing to install",
+            "name a component or package, for example `ocp install shopify.extractor`",
+        ));
+    }
     let source = IndexDirSource::new(index.root());
     let request = Request {
         requirements,
         osiris: osiris.clone(),
         python: python.clone(),
-        preferences: opts.preferences.clone(),
+        preferences,
     };
     let resolve_options = ResolveOptions {
         allow_prereleases: opts.allow_prereleases,
         time_limit: Some(opts.time_limit),
     };
+    let what = if opts.specs.is_empty() {
+        "the locked packages".to_owned()
+    } else {
+        opts.specs.join(" ")
+    };
     let resolution =
         resolve::resolve(&source, &request, &resolve_options).map_err(|error| match &error {
             resolve::ResolveError::NoSolution { suggestions, .. } if !suggestions.is_empty() => {
-                helped(
-                    format!("cannot install {}", opts.specs.join(" ")),
-                    error.to_string(),
-                )
+                helped(format!("cannot install {what}"), error.to_string())
             }
-            _ => anyhow::Error::new(error)
-                .context(format!("cannot install {}", opts.specs.join(" "))),
+            _ => anyhow::Error::new(error).context(format!("cannot install {what}")),
         })?;
 
     let mut changes = Vec::new();
@@ -172,7 +251,47 @@ pub fn install(shell: &mut Shell, opts: InstallOpts) -> anyhow::Result<Installed
             changes.push(change);
         }
     }
-    let installed = Installed {
+    let new_lock = Lockfile::from_resolution(
+        LockedIndex {
+            name: opts.location.name.clone(),
+            url: opts.location.remote.clone(),
+        },
+        LockedEnvironment {
+            osiris: osiris.clone(),
+            python: python.clone(),
+        },
+        &resolution,
+        |name, version| index.config().download_location(name, version),
+    )
+    .context("the index holds an entry ocp cannot lock")?;
+    if opts.locked {
+        let path = opts
+            .lockfile
+            .as_deref()
+            .unwrap_or(Path::new(lockfile::FILE_NAME));
+        let Some(old) = &old_lock else {
+            return Err(helped(
+                format!(
+                    "`--locked` needs a lock file, and `{}` does not exist",
+                    path.display()
+                ),
+                "run `ocp lock` (or `ocp install` without `--locked`) to write one",
+            ));
+        };
+        let differences = lockfile::diff(old, &new_lock);
+        if !differences.is_empty() {
+            let list: Vec<String> = differences.iter().map(|d| format!("  {d}")).collect();
+            return Err(helped(
+                format!(
+                    "`{}` would change, and `--locked` forbids it:\n{}",
+                    path.display(),
+                    list.join("\n")
+                ),
+                "run without `--locked` to accept the change, or `ocp lock` to write it",
+            ));
+        }
+    }
+    let mut installed = Installed {
         changes,
         unchanged,
         resolution,
@@ -180,24 +299,64 @@ pub fn install(shell: &mut Shell, opts: InstallOpts) -> anyhow::Result<Installed
         python,
         index_name: opts.location.name.clone(),
         index_remote: opts.location.remote.clone(),
+        lockfile: None,
     };
-    if opts.dry_run || installed.changes.is_empty() {
+    if opts.dry_run {
+        return Ok(installed);
+    }
+    let write_lock = |installed: &mut Installed| -> anyhow::Result<()> {
+        if let Some(path) = &opts.lockfile
+            && old_lock.as_ref() != Some(&new_lock)
+        {
+            lockfile::write_atomic(path, &new_lock)?;
+            installed.lockfile = Some(path.clone());
+        }
+        Ok(())
+    };
+    if opts.lock_only || installed.changes.is_empty() {
+        write_lock(&mut installed)?;
         return Ok(installed);
     }
 
-    // Everything is checked before anything is unpacked or activated.
-    let cache = opts.home.join("cache").join("v1").join("sha256");
+    // Everything is downloaded and checked before anything is unpacked or activated.
+    let cache = Cache::new(opts.home.join("cache"));
+    let mut items = Vec::new();
+    for change in &installed.changes {
+        let sha256 = change.entry.sha256.parse().map_err(|_| {
+            helped(
+                format!(
+                    "the index entry of {} {} has an invalid sha256",
+                    change.name, change.version
+                ),
+                "tell the index's maintainers; `ocp index verify` finds it",
+            )
+        })?;
+        items.push(FetchItem {
+            name: change.name.clone(),
+            version: change.version.clone(),
+            location: index
+                .config()
+                .download_location(&change.name, &change.version),
+            sha256,
+        });
+    }
+    let mut fetch_options = FetchOptions::new(index.root());
+    fetch_options.offline = opts.freshness == Freshness::Offline;
+    let fetched = fetch::fetch_all(&cache, &items, &fetch_options, opts.reporter.as_ref())
+        .map_err(|error| match error.help() {
+            Some(help) => helped(error.to_string(), help),
+            None => anyhow::Error::new(error),
+        })?;
     let store = Store::new(opts.home.join("store").join("v1"));
     let mut stored = Vec::new();
-    for change in &installed.changes {
-        let tarball = download(index, &change.entry, &cache, opts.freshness)?;
-        verify_signature(index, &change.entry, &tarball)?;
+    for (change, tarball) in installed.changes.iter().zip(&fetched) {
+        verify_signature(index, &change.entry, &tarball.path)?;
         let package = store
             .ensure(
                 &change.name,
                 &change.version,
                 &change.entry.sha256,
-                &tarball,
+                &tarball.path,
             )
             .with_context(|| {
                 format!(
@@ -259,6 +418,7 @@ pub fn install(shell: &mut Shell, opts: InstallOpts) -> anyhow::Result<Installed
         done.commit()
             .context("failed to clean up after the install")?;
     }
+    write_lock(&mut installed)?;
     Ok(installed)
 }
 
@@ -276,50 +436,6 @@ fn roll_back(pending: Vec<Pending>) {
     for done in pending.into_iter().rev() {
         let _ = done.rollback();
     }
-}
-
-/// The tarball of `entry`, from the cache or downloaded into it after its sha256 checks out.
-fn download(
-    index: &Index,
-    entry: &IndexEntry,
-    cache: &Path,
-    freshness: Freshness,
-) -> anyhow::Result<PathBuf> {
-    let path = cache
-        .join(&entry.sha256[..2])
-        .join(format!("{}.tar.gz", entry.sha256));
-    if path.is_file() {
-        return Ok(path);
-    }
-    if freshness == Freshness::Offline {
-        return Err(helped(
-            format!(
-                "{} {} is not in the download cache",
-                entry.name, entry.version
-            ),
-            "run without `--offline` to download it",
-        ));
-    }
-    let location = index
-        .config()
-        .download_location(&entry.name, &entry.version);
-    let bytes = storage::fetch(&location, index.root())
-        .with_context(|| format!("failed to download {} {}", entry.name, entry.version))?;
-    let actual = Checksum::of_bytes(&bytes).to_hex();
-    if actual != entry.sha256 {
-        return Err(helped(
-            format!(
-                "the tarball of {} {} from `{location}` has sha256 {actual}, but the index says {}",
-                entry.name, entry.version, entry.sha256
-            ),
-            "the file was changed after it was published; nothing was installed. Tell the index's maintainers",
-        ));
-    }
-    let parent = path.parent().unwrap_or(cache);
-    std::fs::create_dir_all(parent)
-        .with_context(|| format!("failed to create `{}`", parent.display()))?;
-    crate::fsutil::write_atomic(&path, &bytes)?;
-    Ok(path)
 }
 
 /// Checks that an owner of the package signed exactly this tarball.
@@ -437,6 +553,44 @@ fn install_python_requirements(
         ));
     }
     Ok(())
+}
+
+/// Takes a removed package out of the lock file at `path`, with the packages only it needed.
+/// Returns whether the lock file changed.
+pub fn forget_in_lock(path: &Path, name: &str) -> anyhow::Result<bool> {
+    let Some(mut lock) = lockfile::read(path)? else {
+        return Ok(false);
+    };
+    let name = crate::model::normalize_name(name);
+    let before = lock.packages.len();
+    lock.packages.retain(|package| {
+        package.name != name && !package.components.iter().any(|c| c.as_str() == name)
+    });
+    // Keep what is still reachable from a requested package.
+    let mut keep: Vec<String> = lock
+        .packages
+        .iter()
+        .filter(|p| p.requested)
+        .map(|p| p.name.clone())
+        .collect();
+    let mut index = 0;
+    while index < keep.len() {
+        let current = keep[index].clone();
+        if let Some(package) = lock.package(&current) {
+            for dependency in &package.dependencies {
+                if !keep.iter().any(|k| k == dependency.name()) {
+                    keep.push(dependency.name().to_owned());
+                }
+            }
+        }
+        index += 1;
+    }
+    lock.packages.retain(|package| keep.contains(&package.name));
+    if lock.packages.len() == before {
+        return Ok(false);
+    }
+    lockfile::write_atomic(path, &lock)?;
+    Ok(true)
 }
 
 /// The environment's Osiris version as the resolver needs it, from text.
