@@ -3,6 +3,8 @@
 //! failing steps leave the environment as it was, and two installs can share the store.
 
 mod common;
+#[path = "common/http.rs"]
+mod common_http;
 #[path = "common/python.rs"]
 mod python;
 
@@ -544,5 +546,163 @@ fn the_lock_file_pins_versions_and_locked_refuses_changes() {
         !fs::read_to_string(&lock)
             .expect("lock")
             .contains("shopify-osiris")
+    );
+}
+
+#[test]
+fn a_local_tarball_installs_when_a_trusted_key_signed_it() {
+    let world = World::new();
+    let env = world.sandbox.dir.path().join("venv");
+    venv(&env, false);
+    let root = world.sandbox.work().join("local");
+    run_ok(
+        world
+            .sandbox
+            .ocp()
+            .args(["new", "local.extractor", "--path"])
+            .arg(&root),
+    );
+    run_ok(world.sandbox.ocp().args(["build", "--path"]).arg(&root));
+    let tarball = root.join("dist/local_osiris-0.1.0.tar.gz");
+    let install = || {
+        world.install(
+            &env,
+            &[
+                tarball.to_str().expect("utf-8"),
+                "--no-python-deps",
+                "--osiris-version",
+                "0.5.7",
+            ],
+        )
+    };
+
+    let unsigned = install();
+    assert_eq!(unsigned.status.code(), Some(1));
+    assert!(
+        stderr(&unsigned).contains("has no signature"),
+        "{}",
+        stderr(&unsigned)
+    );
+
+    // Signed by a stranger's key: refused.
+    let stranger = world.sandbox.dir.path().join("stranger.key");
+    run_ok(
+        world
+            .sandbox
+            .ocp()
+            .args(["key", "generate", "--no-password", "--output"])
+            .arg(&stranger),
+    );
+    run_ok(
+        world
+            .sandbox
+            .ocp()
+            .args(["sign"])
+            .arg(&tarball)
+            .arg("--key")
+            .arg(&stranger),
+    );
+    let untrusted = install();
+    assert!(
+        stderr(&untrusted).contains("which you do not trust"),
+        "{}",
+        stderr(&untrusted)
+    );
+
+    // Signed by the user's own key (the default key in OCP_HOME): installed.
+    let own = world.sandbox.home().join("keys/ocp.key");
+    run_ok(
+        world
+            .sandbox
+            .ocp()
+            .args(["key", "generate", "--no-password", "--output"])
+            .arg(&own),
+    );
+    run_ok(
+        world
+            .sandbox
+            .ocp()
+            .args(["sign"])
+            .arg(&tarball)
+            .arg("--key")
+            .arg(&own),
+    );
+    let output = install();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        site_packages(&env)
+            .join("components/local.extractor/spec.yaml")
+            .is_file()
+    );
+}
+
+#[test]
+fn downloads_come_from_an_http_server() {
+    let server = common_http::FileServer::start(Some("token"));
+    let world = World::new();
+    let index = world.sandbox.dir.path().join("http-index");
+    let upload = format!("{}/ocp/{{name}}/{{file}}", server.base);
+    run_ok(
+        world
+            .sandbox
+            .ocp()
+            .args(["index", "init"])
+            .arg(&index)
+            .args([
+                "--storage",
+                "http",
+                "--upload-url",
+                &upload,
+                "--token-env",
+                "OCP_TEST_TOKEN",
+            ]),
+    );
+    let root = world.sandbox.work().join("pkg");
+    run_ok(
+        world
+            .sandbox
+            .ocp()
+            .args(["new", "shopify.extractor", "--path"])
+            .arg(&root),
+    );
+    run_ok(
+        world
+            .sandbox
+            .ocp()
+            .env("OCP_TEST_TOKEN", "token")
+            .args(["publish", "--path"])
+            .arg(&root)
+            .arg("--index")
+            .arg(&index)
+            .arg("--key")
+            .arg(&world.key),
+    );
+    let env = world.sandbox.dir.path().join("venv");
+    venv(&env, false);
+    let output = run(world
+        .sandbox
+        .ocp()
+        .args([
+            "install",
+            "shopify.extractor",
+            "--no-python-deps",
+            "--osiris-version",
+            "0.5.7",
+            "--index",
+        ])
+        .arg(&index)
+        .arg("--env")
+        .arg(&env));
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        site_packages(&env)
+            .join("shopify_osiris/driver.py")
+            .is_file()
+    );
+    let log = server.log.lock().expect("lock").clone();
+    assert!(
+        log.iter()
+            .any(|r| r.starts_with("GET /ocp/shopify-osiris/")),
+        "{log:?}"
     );
 }

@@ -139,6 +139,25 @@ struct JsonPackage {
     key_id: String,
 }
 
+/// The keys a local tarball may be signed by: the user's trusted signers, the project's
+/// (`ocp-trusted-keys.toml`), and the user's own key.
+fn trusted_keys(home: &Path) -> anyhow::Result<Vec<crate::signing::PublicKey>> {
+    let files = [
+        home::trusted_keys(home),
+        std::env::current_dir()?.join(super::key::PROJECT_TRUSTED_KEYS),
+    ];
+    let mut keys: Vec<crate::signing::PublicKey> = crate::ops::key::load_trusted_keys(&files)?
+        .iter()
+        .map(|signer| signer.public_key.clone())
+        .collect();
+    if let Ok(text) = std::fs::read_to_string(home::default_public_key(home))
+        && let Ok(own) = crate::signing::PublicKey::parse(&text)
+    {
+        keys.push(own);
+    }
+    Ok(keys)
+}
+
 /// `uv` on PATH, if there is one.
 fn find_uv() -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
@@ -196,6 +215,7 @@ fn execute(
         find_uv().map_or(PythonDeps::Pip, PythonDeps::Uv)
     };
     let offline = common.offline || common.lock.frozen;
+    let trusted_keys = trusted_keys(&home)?;
     let opts = InstallOpts {
         specs,
         env,
@@ -216,6 +236,7 @@ fn execute(
         unlock,
         lock_only,
         reporter: super::progress::reporter(shell, "Downloading"),
+        trusted_keys,
     };
     let dry_run = opts.dry_run;
     let installed = ops::install(shell, opts)?;

@@ -60,6 +60,115 @@ pub struct InstallOpts {
     pub lock_only: bool,
     /// Reports download progress.
     pub reporter: Box<dyn Reporter>,
+    /// Signers trusted for local tarballs (the user's and the project's trusted keys, and the
+    /// user's own key).
+    pub trusted_keys: Vec<crate::signing::PublicKey>,
+}
+
+/// A tarball given by path, already checked against the trusted keys.
+struct LocalTarball {
+    path: PathBuf,
+    entry: IndexEntry,
+}
+
+/// Reads a local tarball, checks its `.minisig` against the trusted keys, and describes it as
+/// an index entry would.
+fn local_tarball(
+    path: &Path,
+    trusted: &[crate::signing::PublicKey],
+    osiris: &Version,
+) -> anyhow::Result<LocalTarball> {
+    let open = || {
+        std::fs::File::open(path).with_context(|| format!("failed to open `{}`", path.display()))
+    };
+    let manifest = crate::signing::package::read_manifest(open()?)
+        .with_context(|| format!("failed to read `{}`", path.display()))?
+        .ok_or_else(|| {
+            helped(
+                format!(
+                    "`{}` is not an OCP tarball (it has no ocp.json)",
+                    path.display()
+                ),
+                "build one with `ocp build`",
+            )
+        })?;
+    let sha256 = crate::model::Checksum::of_reader(open()?)
+        .with_context(|| format!("failed to read `{}`", path.display()))?;
+    let signature_path = crate::ops::sign::default_signature_path(path);
+    let text = std::fs::read_to_string(&signature_path).map_err(|_| {
+        helped(format!("`{}` has no signature at `{}`", path.display(), signature_path.display()), "sign it with `ocp sign` (your own key is trusted), or have its author send the `.minisig`")
+    })?;
+    let signature = SignatureFile::parse(&text)
+        .with_context(|| format!("failed to read `{}`", signature_path.display()))?;
+    let key = trusted
+        .iter()
+        .find(|key| key.key_id() == signature.key_id)
+        .ok_or_else(|| {
+            helped(
+                format!(
+                    "`{}` is signed by key {}, which you do not trust",
+                    path.display(),
+                    signature.key_id
+                ),
+                "trust the signer with `ocp key trust <name> <public key>` if you know them",
+            )
+        })?;
+    signature.verify(key, open()?, false).map_err(|error| {
+        helped(
+            format!("refusing to install `{}`: {error}", path.display()),
+            "nothing was installed",
+        )
+    })?;
+    match PackageClaim::parse(&signature.trusted_comment) {
+        Ok(Some(claim)) => claim.check(Some(&manifest), &sha256).map_err(|error| {
+            helped(
+                format!("refusing to install `{}`: {error}", path.display()),
+                "nothing was installed",
+            )
+        })?,
+        _ => {
+            return Err(helped(
+                format!("the signature of `{}` names no package", path.display()),
+                "sign it with `ocp sign`, which binds the package name, version and sha256",
+            ));
+        }
+    }
+    let range = pep440_rs::VersionSpecifiers::from_str(&manifest.osiris)
+        .unwrap_or_else(|_| pep440_rs::VersionSpecifiers::empty());
+    if !range.contains(osiris) {
+        return Err(helped(
+            format!(
+                "{} {} needs osiris {}, but this environment has osiris {osiris}",
+                manifest.name, manifest.version, manifest.osiris
+            ),
+            "install a version built for this Osiris, or pass `--osiris-version`",
+        ));
+    }
+    let entry = IndexEntry {
+        name: crate::model::normalize_name(&manifest.name),
+        version: manifest.version.clone(),
+        components: manifest.components.iter().map(|c| c.name.clone()).collect(),
+        dependencies: manifest
+            .dependencies
+            .iter()
+            .map(|d| crate::index::format::EntryDependency {
+                name: d.name.clone(),
+                requirement: d.requirement.clone(),
+            })
+            .collect(),
+        osiris: manifest.osiris.clone(),
+        python: manifest.python.clone(),
+        python_dependencies: manifest.python_dependencies.clone(),
+        sha256: sha256.to_hex(),
+        signature: text,
+        key_id: signature.key_id.to_string(),
+        yanked: false,
+        published: String::new(),
+    };
+    Ok(LocalTarball {
+        path: path.to_path_buf(),
+        entry,
+    })
 }
 
 /// Which locked versions to keep.
@@ -157,6 +266,7 @@ pub fn install(shell: &mut Shell, opts: InstallOpts) -> anyhow::Result<Installed
 
     let mut requirements = Vec::new();
     let mut requested = Vec::new();
+    let mut locals: Vec<LocalTarball> = Vec::new();
     for spec in &opts.specs {
         let parsed = InstallSpec::parse(spec).help_with(spec)?;
         match parsed {
@@ -182,13 +292,22 @@ pub fn install(shell: &mut Shell, opts: InstallOpts) -> anyhow::Result<Installed
                 );
             }
             InstallSpec::Tarball(path) => {
-                return Err(helped(
-                    format!(
-                        "`{}` is a tarball; ocp installs tarballs through an index so their signature can be checked",
-                        path.display()
-                    ),
-                    "publish it to an index (`ocp publish --path <package>`, the default local index needs no server), then `ocp install` it by name",
-                ));
+                let local = local_tarball(&path, &opts.trusted_keys, &osiris)?;
+                for dependency in &local.entry.dependencies {
+                    requirements.push(
+                        Requirement::new(&dependency.name, &dependency.requirement).with_context(
+                            || {
+                                format!(
+                                    "`{}` has an invalid dependency `{}`",
+                                    path.display(),
+                                    dependency.name
+                                )
+                            },
+                        )?,
+                    );
+                }
+                requested.push(local.entry.name.clone());
+                locals.push(local);
             }
         }
     }
@@ -204,7 +323,7 @@ pub fn install(shell: &mut Shell, opts: InstallOpts) -> anyhow::Result<Installed
             }
         }
     }
-    if requirements.is_empty() {
+    if requirements.is_empty() && locals.is_empty() {
         return Err(helped(
             "nothing to install",
             "name a component or package, for example `ocp install shopify.extractor`",
@@ -246,6 +365,23 @@ pub fn install(shell: &mut Shell, opts: InstallOpts) -> anyhow::Result<Installed
             entry: package.entry.clone(),
         };
         if previous.as_deref() == Some(package.entry.version.as_str()) {
+            unchanged.push(change);
+        } else {
+            changes.push(change);
+        }
+    }
+    for local in &locals {
+        let previous = env
+            .find(&local.entry.name)?
+            .map(|installed| installed.version);
+        let change = Change {
+            name: local.entry.name.clone(),
+            version: local.entry.version.clone(),
+            previous: previous.clone(),
+            requested: true,
+            entry: local.entry.clone(),
+        };
+        if previous.as_deref() == Some(local.entry.version.as_str()) {
             unchanged.push(change);
         } else {
             changes.push(change);
@@ -321,7 +457,11 @@ pub fn install(shell: &mut Shell, opts: InstallOpts) -> anyhow::Result<Installed
     // Everything is downloaded and checked before anything is unpacked or activated.
     let cache = Cache::new(opts.home.join("cache"));
     let mut items = Vec::new();
-    for change in &installed.changes {
+    for change in installed
+        .changes
+        .iter()
+        .filter(|c| !locals.iter().any(|l| l.entry.name == c.name))
+    {
         let sha256 = change.entry.sha256.parse().map_err(|_| {
             helped(
                 format!(
@@ -349,8 +489,21 @@ pub fn install(shell: &mut Shell, opts: InstallOpts) -> anyhow::Result<Installed
         })?;
     let store = Store::new(opts.home.join("store").join("v1"));
     let mut stored = Vec::new();
-    for (change, tarball) in installed.changes.iter().zip(&fetched) {
-        verify_signature(index, &change.entry, &tarball.path)?;
+    let mut fetched = fetched.into_iter();
+    for change in &installed.changes {
+        let path = match locals.iter().find(|l| l.entry.name == change.name) {
+            // Checked against the trusted keys when it was read.
+            Some(local) => local.path.clone(),
+            None => {
+                let Some(tarball) = fetched.next() else { break };
+                verify_signature(index, &change.entry, &tarball.path)?;
+                tarball.path
+            }
+        };
+        let tarball = crate::fetch::Fetched {
+            path,
+            from_cache: true,
+        };
         let package = store
             .ensure(
                 &change.name,
