@@ -7,12 +7,15 @@ use std::path::Path;
 
 use anyhow::Context;
 
-/// Writes `bytes` to `path` atomically; the directory must exist.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+/// A temporary file beside `path` holding `bytes`, with permission bits `mode`, flushed to
+/// disk and ready to be renamed into place.
+fn staged(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<tempfile::NamedTempFile> {
     let directory = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
+    // tempfile creates the file readable by its owner only, so a secret never sits on disk
+    // with wider permissions, even for a moment; the mode is set before anything is written.
     let mut temp = tempfile::Builder::new()
         .prefix(".ocp-tmp-")
         .tempfile_in(directory)
@@ -22,12 +25,36 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
                 directory.display()
             )
         })?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(temp.path(), fs::Permissions::from_mode(mode))
+            .with_context(|| format!("failed to set the permissions of `{}`", path.display()))?;
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
     temp.write_all(bytes)
         .with_context(|| format!("failed to write `{}`", path.display()))?;
     temp.as_file()
         .sync_all()
         .with_context(|| format!("failed to flush `{}` to disk", path.display()))?;
-    temp.persist(path)
+    Ok(temp)
+}
+
+/// Writes `bytes` to `path` atomically; the directory must exist. A file it replaces keeps
+/// its permissions; a new one is readable by everyone (0644), as cargo's outputs are.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    let mode = {
+        use std::os::unix::fs::PermissionsExt;
+        fs::metadata(path)
+            .map(|m| m.permissions().mode() & 0o7777)
+            .unwrap_or(0o644)
+    };
+    #[cfg(not(unix))]
+    let mode = 0o644;
+    staged(path, bytes, mode)?
+        .persist(path)
         .map_err(|error| error.error)
         .with_context(|| {
             format!(
@@ -53,35 +80,8 @@ pub fn read_text(path: &Path) -> anyhow::Result<String> {
 /// Writes a new file atomically with permission bits `mode` (on Unix), and fails if `path`
 /// already exists: for files such as secret keys that must never replace another.
 pub fn write_new_atomic(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<()> {
-    let directory = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    // tempfile creates the file readable by its owner only, so a secret never sits on disk
-    // with wider permissions, even for a moment.
-    let mut temp = tempfile::Builder::new()
-        .prefix(".ocp-tmp-")
-        .tempfile_in(directory)
-        .with_context(|| {
-            format!(
-                "failed to create a temporary file in `{}`",
-                directory.display()
-            )
-        })?;
-    temp.write_all(bytes)
-        .with_context(|| format!("failed to write `{}`", path.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(temp.path(), fs::Permissions::from_mode(mode))
-            .with_context(|| format!("failed to set the permissions of `{}`", path.display()))?;
-    }
-    #[cfg(not(unix))]
-    let _ = mode;
-    temp.as_file()
-        .sync_all()
-        .with_context(|| format!("failed to flush `{}` to disk", path.display()))?;
-    temp.persist_noclobber(path)
+    staged(path, bytes, mode)?
+        .persist_noclobber(path)
         .map_err(|error| error.error)
         .with_context(|| format!("failed to create `{}`", path.display()))?;
     Ok(())

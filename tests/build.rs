@@ -85,6 +85,9 @@ fn two_builds_in_two_places_are_byte_identical() {
         Some("shopify_osiris-0.1.0.tar.gz")
     );
     let bytes = fs::read(&tarball).expect("read");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = fs::metadata(&tarball).expect("metadata").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o644, "the tarball is readable by everyone, as any build output");
     assert_eq!(report["sha256"], sha256_hex(&bytes));
     assert_eq!(report["size"], bytes.len() as u64);
 
@@ -103,7 +106,6 @@ fn two_builds_in_two_places_are_byte_identical() {
     std::thread::sleep(std::time::Duration::from_millis(1100));
     let driver = second.join("src/shopify_osiris/driver.py");
     fs::write(&driver, fs::read(&driver).expect("read")).expect("touch");
-    use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(second.join("README.md"), fs::Permissions::from_mode(0o600))
         .expect("chmod");
     let output = run_ok(

@@ -45,25 +45,9 @@ impl EnvArgs {
     }
 }
 
-/// Install components into a Python environment
-///
-/// Resolves the request against the index with the environment's Osiris and Python versions
-/// (read from the environment; nothing is run), checks every tarball's sha256 and its
-/// owner's signature before unpacking it into the store under `OCP_HOME`, and installs the
-/// packages so that Python, pip and Osiris find them. Their own Python requirements are
-/// installed with `uv` when it is on PATH, else with pip. If any step fails, the environment
-/// is left as it was.
+/// Where to resolve from and for which environment: shared by install, update and lock.
 #[derive(Debug, Args)]
-#[command(
-    after_help = "Examples:\n  ocp install shopify.extractor\n  ocp install shopify.extractor@^1.2 postgres-osiris==2.0.0 --env .venv\n  ocp install shopify.extractor --dry-run --format json"
-)]
-pub struct InstallArgs {
-    /// What to install: a component (`shopify.extractor`) or a package (`shopify-osiris`), with an
-    /// optional requirement (`shopify.extractor@^1.2`, `shopify-osiris==1.0.0`). With none,
-    /// installs what the lock file records.
-    #[arg(value_name = "SPEC")]
-    specs: Vec<String>,
-
+pub struct ResolveArgs {
     #[command(flatten)]
     env: EnvArgs,
 
@@ -82,6 +66,29 @@ pub struct InstallArgs {
     /// Use only the local copy of the index and the download cache
     #[arg(long)]
     offline: bool,
+}
+
+/// Install components into a Python environment
+///
+/// Resolves the request against the index with the environment's Osiris and Python versions
+/// (read from the environment; nothing is run), checks every tarball's sha256 and its
+/// owner's signature before unpacking it into the store under `OCP_HOME`, and installs the
+/// packages so that Python, pip and Osiris find them. Their own Python requirements are
+/// installed with `uv` when it is on PATH, else with pip. If any step fails, the environment
+/// is left as it was.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  ocp install shopify.extractor\n  ocp install shopify.extractor@^1.2 postgres-osiris==2.0.0 --env .venv\n  ocp install shopify.extractor --dry-run --format json"
+)]
+pub struct InstallArgs {
+    /// What to install: a component (`shopify.extractor`) or a package (`shopify-osiris`), with an
+    /// optional requirement (`shopify.extractor@^1.2`, `shopify-osiris==1.0.0`), or a local
+    /// tarball with a `.minisig` by a trusted key. With none, installs what the lock file records.
+    #[arg(value_name = "SPEC")]
+    specs: Vec<String>,
+
+    #[command(flatten)]
+    resolve: ResolveArgs,
 
     /// Show what would be installed, and change nothing
     #[arg(long)]
@@ -168,11 +175,7 @@ fn find_uv() -> Option<PathBuf> {
 
 pub fn run_install(args: InstallArgs, shell: &mut Shell) -> anyhow::Result<ExitCode> {
     let common = Common {
-        env: args.env,
-        index: args.index,
-        osiris_version: args.osiris_version,
-        pre: args.pre,
-        offline: args.offline,
+        resolve: args.resolve,
         dry_run: args.dry_run,
         no_python_deps: args.no_python_deps,
         lock: args.lock,
@@ -183,11 +186,7 @@ pub fn run_install(args: InstallArgs, shell: &mut Shell) -> anyhow::Result<ExitC
 
 /// Flags that install, update and lock share.
 struct Common {
-    env: EnvArgs,
-    index: Option<String>,
-    osiris_version: Option<String>,
-    pre: bool,
-    offline: bool,
+    resolve: ResolveArgs,
     dry_run: bool,
     no_python_deps: bool,
     lock: LockArgs,
@@ -202,10 +201,16 @@ fn execute(
     lock_only: bool,
 ) -> anyhow::Result<ExitCode> {
     let home = home::ocp_home()?;
-    let env = common.env.resolve()?;
+    let ResolveArgs {
+        env,
+        index,
+        osiris_version,
+        pre,
+        offline,
+    } = common.resolve;
+    let env = env.resolve()?;
     let environment = env.root.display().to_string();
-    let osiris_version = common
-        .osiris_version
+    let osiris_version = osiris_version
         .as_deref()
         .map(ops::parse_version)
         .transpose()?;
@@ -214,19 +219,19 @@ fn execute(
     } else {
         find_uv().map_or(PythonDeps::Pip, PythonDeps::Uv)
     };
-    let offline = common.offline || common.lock.frozen;
+    let offline = offline || common.lock.frozen;
     let trusted_keys = trusted_keys(&home)?;
     let opts = InstallOpts {
         specs,
         env,
-        location: registry::locate(&home, common.index.as_deref())?,
+        location: registry::locate(&home, index.as_deref())?,
         freshness: if offline {
             Freshness::Offline
         } else {
             Freshness::Update
         },
         osiris_version,
-        allow_prereleases: common.pre,
+        allow_prereleases: pre,
         dry_run: common.dry_run,
         python_deps,
         home,
@@ -352,23 +357,7 @@ pub struct UpdateArgs {
     names: Vec<String>,
 
     #[command(flatten)]
-    env: EnvArgs,
-
-    /// The index: a name from `OCP_HOME/config.toml`, a git URL or a path [default: the local index]
-    #[arg(long, value_name = "NAME|URL|PATH", env = "OCP_INDEX")]
-    index: Option<String>,
-
-    /// Resolve for this Osiris version instead of the one installed in the environment
-    #[arg(long, value_name = "VERSION")]
-    osiris_version: Option<String>,
-
-    /// Allow pre-release versions
-    #[arg(long)]
-    pre: bool,
-
-    /// Use only the local copy of the index and the download cache
-    #[arg(long)]
-    offline: bool,
+    resolve: ResolveArgs,
 
     /// Show what would change, and change nothing
     #[arg(long)]
@@ -394,11 +383,7 @@ pub fn run_update(args: UpdateArgs, shell: &mut Shell) -> anyhow::Result<ExitCod
         Unlock::Packages(args.names.clone())
     };
     let common = Common {
-        env: args.env,
-        index: args.index,
-        osiris_version: args.osiris_version,
-        pre: args.pre,
-        offline: args.offline,
+        resolve: args.resolve,
         dry_run: args.dry_run,
         no_python_deps: args.no_python_deps,
         lock: LockArgs {
@@ -424,23 +409,7 @@ pub struct LockCommandArgs {
     specs: Vec<String>,
 
     #[command(flatten)]
-    env: EnvArgs,
-
-    /// The index: a name from `OCP_HOME/config.toml`, a git URL or a path [default: the local index]
-    #[arg(long, value_name = "NAME|URL|PATH", env = "OCP_INDEX")]
-    index: Option<String>,
-
-    /// Resolve for this Osiris version instead of the one installed in the environment
-    #[arg(long, value_name = "VERSION")]
-    osiris_version: Option<String>,
-
-    /// Allow pre-release versions
-    #[arg(long)]
-    pre: bool,
-
-    /// Use only the local copy of the index
-    #[arg(long)]
-    offline: bool,
+    resolve: ResolveArgs,
 
     #[command(flatten)]
     lock: LockArgs,
@@ -452,11 +421,7 @@ pub struct LockCommandArgs {
 
 pub fn run_lock(args: LockCommandArgs, shell: &mut Shell) -> anyhow::Result<ExitCode> {
     let common = Common {
-        env: args.env,
-        index: args.index,
-        osiris_version: args.osiris_version,
-        pre: args.pre,
-        offline: args.offline,
+        resolve: args.resolve,
         dry_run: false,
         no_python_deps: true,
         lock: args.lock,

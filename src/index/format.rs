@@ -224,6 +224,40 @@ pub struct ComponentRecord {
     pub package: String,
 }
 
+impl IndexEntry {
+    /// The entry for a built package: what its manifest says, with the tarball's checksum,
+    /// its signature and the signer's key id.
+    pub fn from_manifest(
+        manifest: &crate::build::Manifest,
+        sha256: String,
+        signature: String,
+        key_id: String,
+        published: String,
+    ) -> IndexEntry {
+        IndexEntry {
+            name: crate::model::normalize_name(&manifest.name),
+            version: manifest.version.clone(),
+            components: manifest.components.iter().map(|c| c.name.clone()).collect(),
+            dependencies: manifest
+                .dependencies
+                .iter()
+                .map(|d| EntryDependency {
+                    name: d.name.clone(),
+                    requirement: d.requirement.clone(),
+                })
+                .collect(),
+            osiris: manifest.osiris.clone(),
+            python: manifest.python.clone(),
+            python_dependencies: manifest.python_dependencies.clone(),
+            sha256,
+            signature,
+            key_id,
+            yanked: false,
+            published,
+        }
+    }
+}
+
 /// Why a line of an index file could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("line {line}: {reason}")]

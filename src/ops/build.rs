@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use crate::build::{self, BuildPlan};
-use crate::error::helped;
 use crate::model::Checksum;
 use crate::ops::check;
 use crate::package::Package;
@@ -31,19 +30,7 @@ pub struct BuildOutcome {
 }
 
 pub fn build(shell: &mut Shell, opts: &BuildOpts) -> anyhow::Result<BuildOutcome> {
-    let package = Package::load(&opts.path)?;
-    let report = crate::check::check(&package);
-    check::print_diagnostics(shell, &package, &report)?;
-    let what = check::describe(&package, &report);
-    if report.has_errors() {
-        return Err(helped(
-            format!(
-                "cannot build {what}: `ocp check` found {}",
-                check::count_text(&report)
-            ),
-            "fix the errors above; `ocp check` shows them again",
-        ));
-    }
+    let (package, _report, what) = check::load_checked(shell, &opts.path, "build")?;
     let plan = build::plan(&package)
         .with_context(|| format!("failed to prepare the archive of {what}"))?;
     if opts.list_only {

@@ -22,6 +22,30 @@ pub fn check(opts: &CheckOpts) -> anyhow::Result<(Package, Report)> {
     Ok((package, report))
 }
 
+/// Loads and checks the package at `path` for an operation that must not go on while
+/// `ocp check` finds errors (`verb` is `build` or `publish`): prints the findings, and
+/// returns the package, the report and how to name the package.
+pub fn load_checked(
+    shell: &mut Shell,
+    path: &Path,
+    verb: &str,
+) -> anyhow::Result<(Package, Report, String)> {
+    let package = Package::load(path)?;
+    let report = check::check(&package);
+    print_diagnostics(shell, &package, &report)?;
+    let what = describe(&package, &report);
+    if report.has_errors() {
+        return Err(crate::error::helped(
+            format!(
+                "cannot {verb} {what}: `ocp check` found {}",
+                count_text(&report)
+            ),
+            "fix the errors above; `ocp check` shows them again",
+        ));
+    }
+    Ok((package, report, what))
+}
+
 /// Prints every finding, rustc style, on stderr (warnings are hidden with `-q`).
 pub fn print_diagnostics(
     shell: &mut Shell,

@@ -144,27 +144,13 @@ fn local_tarball(
             "install a version built for this Osiris, or pass `--osiris-version`",
         ));
     }
-    let entry = IndexEntry {
-        name: crate::model::normalize_name(&manifest.name),
-        version: manifest.version.clone(),
-        components: manifest.components.iter().map(|c| c.name.clone()).collect(),
-        dependencies: manifest
-            .dependencies
-            .iter()
-            .map(|d| crate::index::format::EntryDependency {
-                name: d.name.clone(),
-                requirement: d.requirement.clone(),
-            })
-            .collect(),
-        osiris: manifest.osiris.clone(),
-        python: manifest.python.clone(),
-        python_dependencies: manifest.python_dependencies.clone(),
-        sha256: sha256.to_hex(),
-        signature: text,
-        key_id: signature.key_id.to_string(),
-        yanked: false,
-        published: String::new(),
-    };
+    let entry = IndexEntry::from_manifest(
+        &manifest,
+        sha256.to_hex(),
+        text,
+        signature.key_id.to_string(),
+        String::new(),
+    );
     Ok(LocalTarball {
         path: path.to_path_buf(),
         entry,

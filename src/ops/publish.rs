@@ -9,17 +9,14 @@ use anyhow::Context;
 
 use crate::build;
 use crate::error::helped;
-use crate::index::format::{
-    self, ComponentRecord, EntryDependency, IndexEntry, OwnerAction, OwnerEvent,
-};
+use crate::index::format::{self, ComponentRecord, IndexEntry, OwnerAction, OwnerEvent};
 use crate::index::git::{PushOutcome, Repo};
 use crate::index::storage::{self, Stored, StoredAt, Token};
-use crate::index::{Index, normalize, owners};
+use crate::index::{Index, owners};
 use crate::model::Checksum;
 use crate::ops::check;
 use crate::ops::key::{PasswordSource, SecretKeySource, load_secret_key};
 use crate::ops::registry::{self, Freshness, IndexLocation};
-use crate::package::Package;
 use crate::shell::Shell;
 use crate::signing::{PackageClaim, SecretKey, SignatureFile};
 
@@ -60,19 +57,7 @@ pub struct Published {
 }
 
 pub fn publish(shell: &mut Shell, mut opts: PublishOpts) -> anyhow::Result<Published> {
-    let package = Package::load(&opts.path)?;
-    let report = crate::check::check(&package);
-    check::print_diagnostics(shell, &package, &report)?;
-    let what = check::describe(&package, &report);
-    if report.has_errors() {
-        return Err(helped(
-            format!(
-                "cannot publish {what}: `ocp check` found {}",
-                check::count_text(&report)
-            ),
-            "fix the errors above; `ocp check` shows them again",
-        ));
-    }
+    let (package, _report, what) = check::load_checked(shell, &opts.path, "publish")?;
     refuse_dirty(&opts.path, opts.allow_dirty)?;
     let plan = build::plan(&package)
         .with_context(|| format!("failed to prepare the archive of {what}"))?;
@@ -106,28 +91,13 @@ pub fn publish(shell: &mut Shell, mut opts: PublishOpts) -> anyhow::Result<Publi
         format!("{} v{} with key {}", plan.name, plan.version, key.key_id()),
     )?;
 
-    let manifest = &plan.manifest;
-    let entry = IndexEntry {
-        name: normalize(&manifest.name),
-        version: manifest.version.clone(),
-        components: manifest.components.iter().map(|c| c.name.clone()).collect(),
-        dependencies: manifest
-            .dependencies
-            .iter()
-            .map(|d| EntryDependency {
-                name: d.name.clone(),
-                requirement: d.requirement.clone(),
-            })
-            .collect(),
-        osiris: manifest.osiris.clone(),
-        python: manifest.python.clone(),
-        python_dependencies: manifest.python_dependencies.clone(),
-        sha256: sha256.to_hex(),
-        signature: signature.to_text(),
-        key_id: key.key_id().to_string(),
-        yanked: false,
-        published: rfc3339(opts.now),
-    };
+    let entry = IndexEntry::from_manifest(
+        &plan.manifest,
+        sha256.to_hex(),
+        signature.to_text(),
+        key.key_id().to_string(),
+        rfc3339(opts.now),
+    );
     validate_entry_schema(&entry)?;
 
     let open = registry::open(&opts.location, Freshness::Update)?;
