@@ -1,5 +1,6 @@
 //! The JSON schemas embedded from `schemas/`: the Osiris spec schema ocp validates against,
-//! and the schemas of ocp's own documents (`ocp.json`, `ocp check --format json`).
+//! and the schemas of ocp's own documents (`ocp.json`, the index files, the lock file) and of
+//! what every command prints with `--format json`.
 
 use std::sync::LazyLock;
 
@@ -20,6 +21,31 @@ pub const INDEX_ENTRY: &str = include_str!("../schemas/index-entry.schema.json")
 pub const INDEX_CONFIG: &str = include_str!("../schemas/index-config.schema.json");
 /// The schema of one line of an owner log.
 pub const OWNER_EVENT: &str = include_str!("../schemas/owner-event.schema.json");
+/// The schema of `ocp.lock` read as JSON.
+pub const LOCKFILE: &str = include_str!("../schemas/lockfile.schema.json");
+
+/// The schema of `ocp verify --format json`.
+pub const VERIFY_REPORT: &str = include_str!("../schemas/verify-report.schema.json");
+/// The schema of `ocp sign --format json`.
+pub const SIGN_REPORT: &str = include_str!("../schemas/sign-report.schema.json");
+/// The schema of `ocp key generate --format json` and `ocp key public --format json`.
+pub const KEY_REPORT: &str = include_str!("../schemas/key-report.schema.json");
+/// The schema of `ocp key trusted --format json`.
+pub const TRUSTED_KEYS_REPORT: &str = include_str!("../schemas/trusted-keys-report.schema.json");
+/// The schema of `ocp publish --format json`.
+pub const PUBLISH_REPORT: &str = include_str!("../schemas/publish-report.schema.json");
+/// The schema of `ocp search --format json`.
+pub const SEARCH_REPORT: &str = include_str!("../schemas/search-report.schema.json");
+/// The schema of `ocp info --format json`.
+pub const INFO_REPORT: &str = include_str!("../schemas/info-report.schema.json");
+/// The schema of `ocp owner list --format json`.
+pub const OWNER_LIST_REPORT: &str = include_str!("../schemas/owner-list-report.schema.json");
+/// The schema of `ocp index verify --format json`.
+pub const INDEX_VERIFY_REPORT: &str = include_str!("../schemas/index-verify-report.schema.json");
+/// The schema of `ocp install`, `ocp update` and `ocp lock` with `--format json`.
+pub const INSTALL_REPORT: &str = include_str!("../schemas/install-report.schema.json");
+/// The schema of `ocp list --format json`.
+pub const LIST_REPORT: &str = include_str!("../schemas/list-report.schema.json");
 
 static INDEX_ENTRY_VALIDATOR: LazyLock<Result<Validator, String>> =
     LazyLock::new(|| compile(INDEX_ENTRY));
@@ -57,6 +83,18 @@ mod tests {
             INDEX_ENTRY,
             INDEX_CONFIG,
             OWNER_EVENT,
+            LOCKFILE,
+            VERIFY_REPORT,
+            SIGN_REPORT,
+            KEY_REPORT,
+            TRUSTED_KEYS_REPORT,
+            PUBLISH_REPORT,
+            SEARCH_REPORT,
+            INFO_REPORT,
+            OWNER_LIST_REPORT,
+            INDEX_VERIFY_REPORT,
+            INSTALL_REPORT,
+            LIST_REPORT,
         ] {
             compile(text).expect("schema compiles");
         }
