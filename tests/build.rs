@@ -86,8 +86,15 @@ fn two_builds_in_two_places_are_byte_identical() {
     );
     let bytes = fs::read(&tarball).expect("read");
     use std::os::unix::fs::PermissionsExt;
-    let mode = fs::metadata(&tarball).expect("metadata").permissions().mode() & 0o777;
-    assert_eq!(mode, 0o644, "the tarball is readable by everyone, as any build output");
+    let mode = fs::metadata(&tarball)
+        .expect("metadata")
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(
+        mode, 0o644,
+        "the tarball is readable by everyone, as any build output"
+    );
     assert_eq!(report["sha256"], sha256_hex(&bytes));
     assert_eq!(report["size"], bytes.len() as u64);
 

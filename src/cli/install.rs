@@ -330,7 +330,11 @@ fn execute(
                     shell.status("Unchanged", "everything requested is already installed")?;
                 }
             }
-            if let Some(path) = &installed.lockfile {
+            if let Some(path) = installed
+                .lockfile
+                .as_ref()
+                .filter(|_| installed.lock_written)
+            {
                 shell.status(
                     "Locked",
                     format!(
@@ -510,15 +514,22 @@ pub struct ListArgs {
     format: Format,
 }
 
+#[derive(Serialize)]
+struct JsonList {
+    format_version: u32,
+    environment: String,
+    packages: Vec<activate::Receipt>,
+}
+
 pub fn run_list(args: ListArgs, shell: &mut Shell) -> anyhow::Result<ExitCode> {
     let env = args.env.resolve()?;
     let receipts = activate::installed_receipts(&env)?;
     match args.format {
-        Format::Json => shell.data(serde_json::to_string_pretty(&serde_json::json!({
-            "format_version": 1,
-            "environment": env.root.display().to_string(),
-            "packages": receipts,
-        }))?)?,
+        Format::Json => shell.data(serde_json::to_string_pretty(&JsonList {
+            format_version: 1,
+            environment: env.root.display().to_string(),
+            packages: receipts,
+        })?)?,
         Format::Human => {
             if receipts.is_empty() {
                 shell.warn(format!(

@@ -49,6 +49,12 @@ pub struct InfoArgs {
 }
 
 #[derive(Serialize)]
+struct JsonSearch {
+    format_version: u32,
+    packages: Vec<JsonHit>,
+}
+
+#[derive(Serialize)]
 struct JsonHit {
     name: String,
     version: String,
@@ -100,9 +106,10 @@ pub fn run_search(args: SearchArgs, shell: &mut Shell) -> anyhow::Result<ExitCod
                     osiris: h.osiris,
                 })
                 .collect();
-            shell.data(serde_json::to_string_pretty(
-                &serde_json::json!({ "format_version": 1, "packages": hits }),
-            )?)?;
+            shell.data(serde_json::to_string_pretty(&JsonSearch {
+                format_version: 1,
+                packages: hits,
+            })?)?;
         }
         Format::Human => {
             if hits.is_empty() {

@@ -189,8 +189,10 @@ pub struct Installed {
     pub python: Version,
     pub index_name: String,
     pub index_remote: String,
-    /// The lock file written, if any.
+    /// The lock file in use (read, written, or both), if any.
     pub lockfile: Option<PathBuf>,
+    /// Whether this run wrote the lock file.
+    pub lock_written: bool,
 }
 
 pub fn install(shell: &mut Shell, opts: InstallOpts) -> anyhow::Result<Installed> {
@@ -421,7 +423,8 @@ pub fn install(shell: &mut Shell, opts: InstallOpts) -> anyhow::Result<Installed
         python,
         index_name: opts.location.name.clone(),
         index_remote: opts.location.remote.clone(),
-        lockfile: None,
+        lockfile: opts.lockfile.clone().filter(|_| old_lock.is_some()),
+        lock_written: false,
     };
     if opts.dry_run {
         return Ok(installed);
@@ -432,6 +435,7 @@ pub fn install(shell: &mut Shell, opts: InstallOpts) -> anyhow::Result<Installed
         {
             lockfile::write_atomic(path, &new_lock)?;
             installed.lockfile = Some(path.clone());
+            installed.lock_written = true;
         }
         Ok(())
     };
