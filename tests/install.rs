@@ -706,3 +706,84 @@ fn downloads_come_from_an_http_server() {
         "{log:?}"
     );
 }
+
+#[test]
+fn a_tarball_signed_by_a_key_that_never_owned_the_package_is_refused() {
+    let world = World::new();
+    world.publish("shopify.extractor", "1.0.0", keep);
+    // An attacker with write access to the index re-signs the entry with their own key.
+    let checkout = world.sandbox.dir.path().join("forge");
+    let bare = world.sandbox.home().join("index/default.git");
+    run_ok(
+        std::process::Command::new("git")
+            .args(["clone", "--quiet"])
+            .arg(&bare)
+            .arg(&checkout),
+    );
+    let attacker = world.sandbox.dir.path().join("attacker.key");
+    run_ok(
+        world
+            .sandbox
+            .ocp()
+            .args(["key", "generate", "--no-password", "--output"])
+            .arg(&attacker),
+    );
+    let tarball = checkout.join("tarballs/sh/op/shopify_osiris-1.0.0.tar.gz");
+    let signed = run_ok(
+        world
+            .sandbox
+            .ocp()
+            .args(["sign", "--format", "json"])
+            .arg(&tarball)
+            .arg("--key")
+            .arg(&attacker),
+    );
+    let signed: serde_json::Value = serde_json::from_slice(&signed.stdout).expect("json");
+    let signature =
+        fs::read_to_string(format!("{}.minisig", tarball.display())).expect("signature");
+    fs::remove_file(format!("{}.minisig", tarball.display())).expect("remove");
+    let entry_path = checkout.join("packages/sh/op/shopify-osiris");
+    let mut entry: serde_json::Value =
+        serde_json::from_str(fs::read_to_string(&entry_path).expect("entry").trim()).expect("json");
+    entry["signature"] = serde_json::Value::String(signature);
+    entry["key_id"] = signed["key_id"].clone();
+    fs::write(&entry_path, format!("{entry}\n")).expect("write");
+    for args in [
+        &[
+            "-c",
+            "user.name=x",
+            "-c",
+            "user.email=x@x",
+            "commit",
+            "-qam",
+            "re-sign",
+        ][..],
+        &["push", "-q"][..],
+    ] {
+        run_ok(
+            std::process::Command::new("git")
+                .arg("-C")
+                .arg(&checkout)
+                .args(args),
+        );
+    }
+    let env = world.sandbox.dir.path().join("venv");
+    venv(&env, false);
+    let before = snapshot(&env);
+    let output = world.install(
+        &env,
+        &[
+            "shopify.extractor",
+            "--no-python-deps",
+            "--osiris-version",
+            "0.5.7",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("which has never owned `shopify-osiris`"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(snapshot(&env), before);
+}
