@@ -787,3 +787,37 @@ fn a_tarball_signed_by_a_key_that_never_owned_the_package_is_refused() {
     );
     assert_eq!(snapshot(&env), before);
 }
+
+#[test]
+fn a_lock_can_be_made_without_an_environment() {
+    let world = World::new();
+    world.publish("shopify.extractor", "1.0.0", keep);
+    let output = run(world.sandbox.ocp().args([
+        "lock",
+        "shopify.extractor",
+        "--osiris-version",
+        "0.5.7",
+        "--python-version",
+        "3.11.7",
+        "--format",
+        "json",
+    ]));
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    assert!(report["environment"].is_null());
+    assert_eq!(report["python"], "3.11.7");
+    let lock = fs::read_to_string(world.sandbox.work().join("ocp.lock")).expect("the lock file");
+    assert!(lock.contains("python = \"3.11.7\""), "{lock}");
+    // Without a Python version there is nothing to resolve for.
+    let output =
+        run(world
+            .sandbox
+            .ocp()
+            .args(["lock", "shopify.extractor", "--osiris-version", "0.5.7"]));
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("--python-version"),
+        "{}",
+        stderr(&output)
+    );
+}

@@ -29,6 +29,15 @@ pub struct EnvArgs {
 }
 
 impl EnvArgs {
+    /// The environment named, or the active one; `None` when there is neither.
+    fn resolve_optional(self) -> anyhow::Result<Option<PythonEnv>> {
+        if self.python.is_none() && self.env.is_none() && std::env::var_os("VIRTUAL_ENV").is_none()
+        {
+            return Ok(None);
+        }
+        self.resolve().map(Some)
+    }
+
     fn resolve(self) -> anyhow::Result<PythonEnv> {
         let env = match (self.python, self.env, std::env::var_os("VIRTUAL_ENV")) {
             (Some(python), _, _) => PythonEnv::from_python(&python),
@@ -66,6 +75,11 @@ pub struct ResolveArgs {
     /// Use only the local copy of the index and the download cache
     #[arg(long)]
     offline: bool,
+
+    /// Resolve for this Python version; with `ocp lock` or `--dry-run`, no environment is needed
+    /// when `--osiris-version` is given too
+    #[arg(long, value_name = "VERSION")]
+    python_version: Option<String>,
 }
 
 /// Install components into a Python environment
@@ -126,7 +140,7 @@ pub struct LockArgs {
 struct JsonInstalled {
     format_version: u32,
     dry_run: bool,
-    environment: String,
+    environment: Option<String>,
     osiris: String,
     python: String,
     index: String,
@@ -207,9 +221,18 @@ fn execute(
         osiris_version,
         pre,
         offline,
+        python_version,
     } = common.resolve;
-    let env = env.resolve()?;
-    let environment = env.root.display().to_string();
+    let env = if lock_only || common.dry_run {
+        env.resolve_optional()?
+    } else {
+        Some(env.resolve()?)
+    };
+    let environment = env.as_ref().map(|env| env.root.display().to_string());
+    let python_version = python_version
+        .as_deref()
+        .map(ops::parse_version)
+        .transpose()?;
     let osiris_version = osiris_version
         .as_deref()
         .map(ops::parse_version)
@@ -224,6 +247,7 @@ fn execute(
     let opts = InstallOpts {
         specs,
         env,
+        python_version,
         location: registry::locate(&home, index.as_deref())?,
         freshness: if offline {
             Freshness::Offline

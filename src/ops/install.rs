@@ -39,7 +39,11 @@ pub enum PythonDeps {
 
 pub struct InstallOpts {
     pub specs: Vec<String>,
-    pub env: PythonEnv,
+    /// The target environment; only `ocp lock` and `--dry-run` may go without one, given
+    /// `osiris_version` and `python_version`.
+    pub env: Option<PythonEnv>,
+    /// `--python-version`, for resolving without an environment.
+    pub python_version: Option<Version>,
     pub location: IndexLocation,
     pub freshness: Freshness,
     /// `--osiris-version`, when the environment has no Osiris or the user overrides it.
@@ -196,22 +200,48 @@ pub struct Installed {
 }
 
 pub fn install(shell: &mut Shell, opts: InstallOpts) -> anyhow::Result<Installed> {
-    let env = &opts.env;
-    activate::recover(env).context("failed to finish an earlier interrupted install")?;
-    let osiris = match (&opts.osiris_version, env.osiris_version()?) {
+    let target = opts.env.as_ref();
+    if let Some(env) = target {
+        activate::recover(env).context("failed to finish an earlier interrupted install")?;
+    }
+    let osiris = match (
+        &opts.osiris_version,
+        target.map(PythonEnv::osiris_version).transpose()?.flatten(),
+    ) {
         (Some(given), _) => given.clone(),
         (None, Some(found)) => found,
         (None, None) => {
+            let place = target.map_or_else(
+                || "no environment was named".to_owned(),
+                |env| {
+                    format!(
+                        "Osiris (`osiris-pipeline`) is not installed in `{}`",
+                        env.root.display()
+                    )
+                },
+            );
             return Err(helped(
-                format!(
-                    "Osiris (`osiris-pipeline`) is not installed in `{}`",
-                    env.root.display()
-                ),
-                "install it first (`pip install osiris-pipeline`), or say which version to resolve for with `--osiris-version 0.5.7`",
+                place,
+                "install Osiris into the environment (`pip install osiris-pipeline`), or say which version to resolve for with `--osiris-version 0.5.7`",
             ));
         }
     };
-    let python = env.python_version.clone();
+    let python = match (&opts.python_version, target) {
+        (Some(given), _) => given.clone(),
+        (None, Some(env)) => env.python_version.clone(),
+        (None, None) => {
+            return Err(helped(
+                "no environment was named, so ocp does not know which Python to resolve for",
+                "pass `--python-version 3.11`, or name an environment with `--env`",
+            ));
+        }
+    };
+    let installed_version = |name: &str| -> anyhow::Result<Option<String>> {
+        Ok(match target {
+            Some(env) => env.find(name)?.map(|installed| installed.version),
+            None => None,
+        })
+    };
     let open = registry::open(&opts.location, opts.freshness)?;
     let index = &open.index;
 
@@ -344,7 +374,7 @@ pub fn install(shell: &mut Shell, opts: InstallOpts) -> anyhow::Result<Installed
     let mut changes = Vec::new();
     let mut unchanged = Vec::new();
     for (name, package) in &resolution.packages {
-        let previous = env.find(name)?.map(|installed| installed.version);
+        let previous = installed_version(name)?;
         let change = Change {
             name: name.clone(),
             version: package.entry.version.clone(),
@@ -359,9 +389,7 @@ pub fn install(shell: &mut Shell, opts: InstallOpts) -> anyhow::Result<Installed
         }
     }
     for local in &locals {
-        let previous = env
-            .find(&local.entry.name)?
-            .map(|installed| installed.version);
+        let previous = installed_version(&local.entry.name)?;
         let change = Change {
             name: local.entry.name.clone(),
             version: local.entry.version.clone(),
@@ -443,6 +471,13 @@ pub fn install(shell: &mut Shell, opts: InstallOpts) -> anyhow::Result<Installed
         write_lock(&mut installed)?;
         return Ok(installed);
     }
+
+    let env = target.ok_or_else(|| {
+        helped(
+            "no Python environment to install into",
+            "activate one (`source .venv/bin/activate`), or pass `--env .venv`",
+        )
+    })?;
 
     // Everything is downloaded and checked before anything is unpacked or activated.
     let cache = Cache::new(opts.home.join("cache"));
