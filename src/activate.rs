@@ -406,6 +406,16 @@ fn check_components(
     own: &BTreeSet<String>,
 ) -> Result<(), ActivateError> {
     let own_name = normalize_name(&manifest.name);
+    // Every other distribution's entry points, read once for all components.
+    let mut declared: Vec<(String, String)> = Vec::new();
+    for installed in env.installed()? {
+        if normalize_name(&installed.name) == own_name {
+            continue;
+        }
+        if let Ok(text) = fs::read_to_string(installed.dist_info.join("entry_points.txt")) {
+            declared.push((format!("`{}` {}", installed.name, installed.version), text));
+        }
+    }
     for component in &manifest.components {
         let spec = format!("components/{}/spec.yaml", component.name);
         if env.site_packages.join(&spec).exists() && !own.contains(&spec) {
@@ -416,19 +426,14 @@ fn check_components(
                 owner,
             });
         }
-        for installed in env.installed()? {
-            if normalize_name(&installed.name) == own_name {
-                continue;
-            }
-            let Ok(text) = fs::read_to_string(installed.dist_info.join("entry_points.txt")) else {
-                continue;
-            };
-            if declares(&text, &component.name) {
-                return Err(ActivateError::ComponentTaken {
-                    component: component.name.clone(),
-                    owner: format!("`{}` {}", installed.name, installed.version),
-                });
-            }
+        if let Some((owner, _)) = declared
+            .iter()
+            .find(|(_, text)| declares(text, &component.name))
+        {
+            return Err(ActivateError::ComponentTaken {
+                component: component.name.clone(),
+                owner: owner.clone(),
+            });
         }
     }
     Ok(())

@@ -319,7 +319,11 @@ fn racing_publishers_all_land_exactly_once() {
                 .arg(&bare)
                 .arg("--key")
                 .arg(&key);
-            command.spawn().expect("spawn")
+            command
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn")
         })
         .collect();
     for handle in handles {

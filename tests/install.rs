@@ -85,6 +85,38 @@ impl World {
         root
     }
 
+    /// Someone with write access to the default index changes it: clone, `edit`, commit, push.
+    fn tamper_index(&self, name: &str, edit: impl FnOnce(&Path)) {
+        let checkout = self.sandbox.dir.path().join(name);
+        let bare = self.sandbox.home().join("index/default.git");
+        run_ok(
+            std::process::Command::new("git")
+                .args(["clone", "--quiet"])
+                .arg(&bare)
+                .arg(&checkout),
+        );
+        edit(&checkout);
+        for args in [
+            &[
+                "-c",
+                "user.name=x",
+                "-c",
+                "user.email=x@x",
+                "commit",
+                "-qam",
+                name,
+            ][..],
+            &["push", "-q"][..],
+        ] {
+            run_ok(
+                std::process::Command::new("git")
+                    .arg("-C")
+                    .arg(&checkout)
+                    .args(args),
+            );
+        }
+    }
+
     fn install(&self, env: &Path, args: &[&str]) -> Output {
         run(self
             .sandbox
@@ -305,38 +337,13 @@ fn a_tampered_tarball_is_refused_and_nothing_changes() {
     let world = World::new();
     world.publish("shopify.extractor", "1.0.0", keep);
     // Someone with write access to the index swaps the tarball for another build.
-    let checkout = world.sandbox.dir.path().join("tamper");
-    let bare = world.sandbox.home().join("index/default.git");
-    run_ok(
-        std::process::Command::new("git")
-            .args(["clone", "--quiet"])
-            .arg(&bare)
-            .arg(&checkout),
-    );
-    let tarball = checkout.join("tarballs/sh/op/shopify_osiris-1.0.0.tar.gz");
-    let mut bytes = fs::read(&tarball).expect("read");
-    let last = bytes.len() - 1;
-    bytes[last] ^= 0xff;
-    fs::write(&tarball, bytes).expect("write");
-    for args in [
-        &[
-            "-c",
-            "user.name=x",
-            "-c",
-            "user.email=x@x",
-            "commit",
-            "-qam",
-            "swap",
-        ][..],
-        &["push", "-q"][..],
-    ] {
-        run_ok(
-            std::process::Command::new("git")
-                .arg("-C")
-                .arg(&checkout)
-                .args(args),
-        );
-    }
+    world.tamper_index("swap", |checkout| {
+        let tarball = checkout.join("tarballs/sh/op/shopify_osiris-1.0.0.tar.gz");
+        let mut bytes = fs::read(&tarball).expect("read");
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0xff;
+        fs::write(&tarball, bytes).expect("write");
+    });
     let env = world.sandbox.dir.path().join("venv");
     osiris_env(&env, false);
     let before = snapshot(&env);
@@ -406,6 +413,8 @@ fn two_installs_at_once_share_the_store() {
                     "--env",
                 ])
                 .arg(env)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
                 .spawn()
                 .expect("spawn")
         })
@@ -712,14 +721,6 @@ fn a_tarball_signed_by_a_key_that_never_owned_the_package_is_refused() {
     let world = World::new();
     world.publish("shopify.extractor", "1.0.0", keep);
     // An attacker with write access to the index re-signs the entry with their own key.
-    let checkout = world.sandbox.dir.path().join("forge");
-    let bare = world.sandbox.home().join("index/default.git");
-    run_ok(
-        std::process::Command::new("git")
-            .args(["clone", "--quiet"])
-            .arg(&bare)
-            .arg(&checkout),
-    );
     let attacker = world.sandbox.dir.path().join("attacker.key");
     run_ok(
         world
@@ -728,45 +729,29 @@ fn a_tarball_signed_by_a_key_that_never_owned_the_package_is_refused() {
             .args(["key", "generate", "--no-password", "--output"])
             .arg(&attacker),
     );
-    let tarball = checkout.join("tarballs/sh/op/shopify_osiris-1.0.0.tar.gz");
-    let signed = run_ok(
-        world
-            .sandbox
-            .ocp()
-            .args(["sign", "--format", "json"])
-            .arg(&tarball)
-            .arg("--key")
-            .arg(&attacker),
-    );
-    let signed: serde_json::Value = serde_json::from_slice(&signed.stdout).expect("json");
-    let signature =
-        fs::read_to_string(format!("{}.minisig", tarball.display())).expect("signature");
-    fs::remove_file(format!("{}.minisig", tarball.display())).expect("remove");
-    let entry_path = checkout.join("packages/sh/op/shopify-osiris");
-    let mut entry: serde_json::Value =
-        serde_json::from_str(fs::read_to_string(&entry_path).expect("entry").trim()).expect("json");
-    entry["signature"] = serde_json::Value::String(signature);
-    entry["key_id"] = signed["key_id"].clone();
-    fs::write(&entry_path, format!("{entry}\n")).expect("write");
-    for args in [
-        &[
-            "-c",
-            "user.name=x",
-            "-c",
-            "user.email=x@x",
-            "commit",
-            "-qam",
-            "re-sign",
-        ][..],
-        &["push", "-q"][..],
-    ] {
-        run_ok(
-            std::process::Command::new("git")
-                .arg("-C")
-                .arg(&checkout)
-                .args(args),
+    world.tamper_index("re-sign", |checkout| {
+        let tarball = checkout.join("tarballs/sh/op/shopify_osiris-1.0.0.tar.gz");
+        let signed = run_ok(
+            world
+                .sandbox
+                .ocp()
+                .args(["sign", "--format", "json"])
+                .arg(&tarball)
+                .arg("--key")
+                .arg(&attacker),
         );
-    }
+        let signed: serde_json::Value = serde_json::from_slice(&signed.stdout).expect("json");
+        let minisig = format!("{}.minisig", tarball.display());
+        let signature = fs::read_to_string(&minisig).expect("signature");
+        fs::remove_file(&minisig).expect("remove");
+        let entry_path = checkout.join("packages/sh/op/shopify-osiris");
+        let mut entry: serde_json::Value =
+            serde_json::from_str(fs::read_to_string(&entry_path).expect("entry").trim())
+                .expect("json");
+        entry["signature"] = serde_json::Value::String(signature);
+        entry["key_id"] = signed["key_id"].clone();
+        fs::write(&entry_path, format!("{entry}\n")).expect("write");
+    });
     let env = world.sandbox.dir.path().join("venv");
     venv(&env, false);
     let before = snapshot(&env);

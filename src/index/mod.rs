@@ -213,17 +213,12 @@ impl Index {
         {
             return Ok(Some(package));
         }
-        let normalized = normalize(query);
+        let normalized = crate::model::normalize_name(query);
         if !self.entries(&normalized)?.is_empty() {
             return Ok(Some(normalized));
         }
         self.component_owner(query)
     }
-}
-
-/// PEP 503 normalization: lowercase, runs of `-`, `_`, `.` become `-`.
-pub fn normalize(name: &str) -> String {
-    crate::model::normalize_name(name)
 }
 
 fn read(path: &Path) -> Result<String, IndexError> {

@@ -7,9 +7,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::format::{self, IndexEntry, shard};
 use super::owners::{self, Owners};
-use super::{Index, normalize, storage};
+use super::{Index, storage};
 use crate::diagnostics::Diagnostic;
 use crate::model::Checksum;
+use crate::model::normalize_name as normalize;
 use crate::signing::{PackageClaim, SignatureFile};
 
 /// Stable codes of `ocp index verify` findings (see `registry-index/README.md`).

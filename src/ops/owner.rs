@@ -5,10 +5,10 @@
 use anyhow::Context;
 
 use crate::error::helped;
+use crate::index::Index;
 use crate::index::format::{self, OwnerAction, OwnerEvent};
 use crate::index::git::PushOutcome;
 use crate::index::owners::{self, Owners};
-use crate::index::{Index, normalize};
 use crate::ops::key::{PasswordSource, SecretKeySource, load_secret_key};
 use crate::ops::publish::{MAX_ATTEMPTS, rfc3339, write};
 use crate::ops::registry::{self, Freshness, IndexLocation};
@@ -243,7 +243,7 @@ pub fn list(
     query: &str,
 ) -> anyhow::Result<(String, Vec<(String, String)>)> {
     let open = registry::open(location, freshness)?;
-    let package = resolve_package(&open.index, &normalize_query(query))?;
+    let package = resolve_package(&open.index, query)?;
     let events = open.index.events(&package)?;
     let owners = owners::replay(&package, &events)
         .with_context(|| format!("the owner log of `{package}` is invalid"))?;
@@ -255,12 +255,4 @@ pub fn list(
             .map(|(id, key)| (id.clone(), key.to_base64()))
             .collect(),
     ))
-}
-
-fn normalize_query(query: &str) -> String {
-    if query.contains('.') && !query.contains('-') {
-        query.to_owned()
-    } else {
-        normalize(query)
-    }
 }
