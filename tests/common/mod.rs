@@ -90,3 +90,66 @@ pub fn assert_matches_schema(schema: &str, value: &serde_json::Value) {
         .collect();
     assert!(errors.is_empty(), "{errors:?}\n{value:#}");
 }
+
+/// What a directory holds, for asserting that a refused command changed nothing: every path
+/// below `root` (relative, `/`-separated) with its kind, permission bits and, for files, the
+/// sha256 of the contents (for symlinks, the link target). Missing `root` gives an empty map.
+pub fn tree_state(root: &Path) -> std::collections::BTreeMap<String, String> {
+    use sha2::{Digest, Sha256};
+    use std::os::unix::fs::PermissionsExt;
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.expect("read a directory entry").path();
+            let relative = path
+                .strip_prefix(root)
+                .expect("below the root")
+                .to_string_lossy()
+                .replace('\\', "/");
+            let meta = std::fs::symlink_metadata(&path).expect("stat a file");
+            let mode = meta.permissions().mode() & 0o7777;
+            let state = if meta.file_type().is_symlink() {
+                let target = std::fs::read_link(&path).expect("read a link");
+                format!("link {}", target.display())
+            } else if meta.is_dir() {
+                stack.push(path.clone());
+                format!("dir {mode:o}")
+            } else {
+                let bytes = std::fs::read(&path).expect("read a file");
+                format!("file {mode:o} {}", hex::encode(Sha256::digest(&bytes)))
+            };
+            out.insert(relative, state);
+        }
+    }
+    out
+}
+
+/// Asserts that two [`tree_state`]s are equal, listing only the paths that differ.
+pub fn assert_same_tree(
+    what: &str,
+    before: &std::collections::BTreeMap<String, String>,
+    after: &std::collections::BTreeMap<String, String>,
+) {
+    let mut differences = Vec::new();
+    for (path, state) in before {
+        match after.get(path) {
+            None => differences.push(format!("removed {path}")),
+            Some(now) if now != state => {
+                differences.push(format!("changed {path}: {state} -> {now}"))
+            }
+            Some(_) => {}
+        }
+    }
+    for path in after.keys().filter(|path| !before.contains_key(*path)) {
+        differences.push(format!("added {path}"));
+    }
+    assert!(
+        differences.is_empty(),
+        "{what} changed:\n{}",
+        differences.join("\n")
+    );
+}
