@@ -10,22 +10,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{Sandbox, run, run_ok, set_version, stderr, stdout};
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let output = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .output()
-        .expect("run git");
-    assert!(
-        output.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
+use common::{Sandbox, git, run, run_ok, set_version, stderr, stdout};
 
 /// A new key pair without a password; returns the secret key path and the key id.
 fn keygen(sandbox: &Sandbox, name: &str) -> (PathBuf, String) {

@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use common::{
-    Sandbox, assert_matches_schema, assert_same_tree, run, run_ok, set_version, stderr, stdout,
-    tree_state,
+    Sandbox, assert_matches_schema, assert_same_tree, git, run, run_ok, set_version, stderr,
+    stdout, tree_state,
 };
 
 /// 2026-06-01: the site's "today", so every run renders the same bytes.
@@ -342,28 +342,19 @@ fn a_second_run_rewrites_only_what_changed_and_removes_what_is_gone() {
 
 #[test]
 fn a_folder_that_is_not_a_site_is_refused_and_left_alone() {
-    let sandbox = Sandbox::new();
-    let index = sandbox.dir.path().join("index");
-    run_ok(sandbox.ocp().args(["index", "init"]).arg(&index));
-    let out = sandbox.dir.path().join("precious");
+    let world = World::empty();
+    let out = world.out("precious");
     fs::create_dir_all(out.join("notes")).expect("mkdir");
     fs::write(out.join("notes/todo.txt"), "keep me").expect("write");
     let before = tree_state(&out);
-    let output = run(sandbox
-        .ocp()
-        .args(["index", "site", "--index"])
-        .arg(&index)
-        .arg("--out")
-        .arg(&out));
+    let output = world.site(&out, &[]);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     let text = stderr(&output);
-    assert!(
-        text.contains(&format!(
-            "error: `{}` is not empty and holds no site made by ocp",
-            out.display()
-        )),
-        "{text}"
+    let refusal = format!(
+        "error: `{}` is not empty and holds no site made by ocp",
+        out.display()
     );
+    assert!(text.contains(&refusal), "{text}");
     assert!(
         text.contains("help: choose a new or empty directory"),
         "{text}"
@@ -371,36 +362,21 @@ fn a_folder_that_is_not_a_site_is_refused_and_left_alone() {
     assert_same_tree("the folder", &before, &tree_state(&out));
 
     // A file where the folder should be.
-    let file = sandbox.dir.path().join("a-file");
+    let file = world.out("a-file");
     fs::write(&file, "x").expect("write");
-    let output = run(sandbox
-        .ocp()
-        .args(["index", "site", "--index"])
-        .arg(&index)
-        .arg("--out")
-        .arg(&file));
+    let output = world.site(&file, &[]);
     assert_eq!(output.status.code(), Some(1));
+    let text = stderr(&output);
+    assert!(text.contains("is not a directory"), "{text}");
     assert!(
-        stderr(&output).contains("is not a directory"),
-        "{}",
-        stderr(&output)
+        text.contains("help: name a directory with `--out DIR`"),
+        "{text}"
     );
     assert_eq!(fs::read_to_string(&file).expect("read"), "x");
 
     // A bad `--osiris-versions` is refused before anything is written.
-    let fresh = sandbox.dir.path().join("fresh");
-    let output = run(sandbox
-        .ocp()
-        .args([
-            "index",
-            "site",
-            "--osiris-versions",
-            "0.5.7,banana",
-            "--index",
-        ])
-        .arg(&index)
-        .arg("--out")
-        .arg(&fresh));
+    let fresh = world.out("fresh");
+    let output = world.site(&fresh, &["--osiris-versions", "0.5.7,banana"]);
     assert_eq!(output.status.code(), Some(1));
     let text = stderr(&output);
     assert!(
@@ -413,19 +389,10 @@ fn a_folder_that_is_not_a_site_is_refused_and_left_alone() {
 
 #[test]
 fn a_doctored_site_record_cannot_remove_files_outside_the_site() {
-    let sandbox = Sandbox::new();
-    let index = sandbox.dir.path().join("index");
-    run_ok(sandbox.ocp().args(["index", "init"]).arg(&index));
-    let out = sandbox.dir.path().join("site");
-    run_ok(
-        sandbox
-            .ocp()
-            .args(["index", "site", "--index"])
-            .arg(&index)
-            .arg("--out")
-            .arg(&out),
-    );
-    let victim = sandbox.dir.path().join("victim.txt");
+    let world = World::empty();
+    let out = world.out("site");
+    assert!(world.site(&out, &[]).status.success());
+    let victim = world.sandbox.dir.path().join("victim.txt");
     fs::write(&victim, "keep me").expect("write");
     let record = out.join(".ocp-site.json");
     let mut doctored: serde_json::Value =
@@ -435,14 +402,8 @@ fn a_doctored_site_record_cannot_remove_files_outside_the_site() {
         serde_json::json!(victim.display().to_string()),
     ]);
     fs::write(&record, doctored.to_string()).expect("write");
-    run_ok(
-        sandbox
-            .ocp()
-            .args(["index", "site", "--index"])
-            .arg(&index)
-            .arg("--out")
-            .arg(&out),
-    );
+    let output = world.site(&out, &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
     assert_eq!(fs::read_to_string(&victim).expect("still there"), "keep me");
 }
 
@@ -463,28 +424,18 @@ fn tampered_tarballs_and_signatures_are_shown_as_such() {
     let mut entry: serde_json::Value = serde_json::from_str(text.trim()).expect("json");
     entry["key_id"] = serde_json::json!("0123456789ABCDEF");
     fs::write(&entries, format!("{entry}\n")).expect("write");
-    let git = |args: &[&str]| {
-        let output = Command::new("git")
-            .arg("-C")
-            .arg(&world.index)
-            .args(args)
-            .output()
-            .expect("git");
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    };
-    git(&[
-        "-c",
-        "user.name=x",
-        "-c",
-        "user.email=x@example.com",
-        "commit",
-        "-qam",
-        "tamper",
-    ]);
+    git(
+        &world.index,
+        &[
+            "-c",
+            "user.name=x",
+            "-c",
+            "user.email=x@example.com",
+            "commit",
+            "-qam",
+            "tamper",
+        ],
+    );
 
     let out = world.out("site");
     let output = world.site(&out, &[]);

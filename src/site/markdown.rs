@@ -23,6 +23,33 @@ pub const MAX_SOURCE_BYTES: usize = 512 * 1024;
 /// Block and inline nesting deeper than this is flattened to its text.
 pub const MAX_DEPTH: usize = 32;
 
+/// The only tags that survive sanitizing.
+pub const ALLOWED_TAGS: [&str; 23] = [
+    "a",
+    "blockquote",
+    "br",
+    "code",
+    "del",
+    "em",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "li",
+    "ol",
+    "p",
+    "pre",
+    "strong",
+    "table",
+    "tbody",
+    "td",
+    "th",
+    "thead",
+    "tr",
+    "ul",
+];
+
 /// HTML that went through [`render`]: the only HTML a page prints unescaped.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SafeHtml(String);
@@ -139,33 +166,7 @@ fn lower(level: HeadingLevel) -> HeadingLevel {
 }
 
 fn sanitizer() -> ammonia::Builder<'static> {
-    let tags: HashSet<&str> = [
-        "a",
-        "blockquote",
-        "br",
-        "code",
-        "del",
-        "em",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "hr",
-        "li",
-        "ol",
-        "p",
-        "pre",
-        "strong",
-        "table",
-        "tbody",
-        "td",
-        "th",
-        "thead",
-        "tr",
-        "ul",
-    ]
-    .into_iter()
-    .collect();
+    let tags: HashSet<&str> = ALLOWED_TAGS.into_iter().collect();
     let mut builder = ammonia::Builder::empty();
     builder
         .tags(tags)
@@ -225,34 +226,9 @@ and [ok](https://example.com/docs) and [relative](../../config.json).
     #[test]
     fn hostile_markdown_renders_as_text_without_active_content() {
         let html = render(HOSTILE).to_string();
-        let allowed = [
-            "a",
-            "blockquote",
-            "br",
-            "code",
-            "del",
-            "em",
-            "h3",
-            "h4",
-            "h5",
-            "h6",
-            "hr",
-            "li",
-            "ol",
-            "p",
-            "pre",
-            "strong",
-            "table",
-            "tbody",
-            "td",
-            "th",
-            "thead",
-            "tr",
-            "ul",
-        ];
         for (name, attributes) in tags(&html) {
             assert!(
-                allowed.contains(&name.as_str()),
+                ALLOWED_TAGS.contains(&name.as_str()),
                 "<{name}> survived:\n{html}"
             );
             for (key, value) in attributes {

@@ -358,19 +358,13 @@ fn listings<'c>(
         .iter()
         .map(|(c, p)| component_summary(c.as_str(), p))
         .collect();
-    for mode in [
-        "extract",
-        "write",
-        "transform",
-        "discover",
-        "analyze",
-        "stream",
-    ] {
+    // `load` is the deprecated spelling of `write`; it gets no list of its own.
+    for mode in spec::MODES.iter().filter(|mode| **mode != "load") {
         listings.push(Listing {
             stem: format!("mode-{mode}"),
-            heading: mode.to_owned(),
+            heading: (*mode).to_owned(),
             members: filter(components, |at| {
-                summaries[at].modes.iter().any(|m| m == mode)
+                summaries[at].modes.iter().any(|m| m == *mode)
             }),
         });
     }

@@ -184,3 +184,19 @@ pub fn set_version(root: &Path, version: &str) {
         std::fs::write(&path, text.replacen(&from, &to, 1)).expect("write");
     }
 }
+
+/// Runs `git -C dir args...`, which must succeed, and returns its stdout.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let output = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .output()
+        .expect("run git");
+    assert!(
+        output.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
