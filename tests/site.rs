@@ -423,7 +423,10 @@ fn tampered_tarballs_and_signatures_are_shown_as_such() {
     let text = fs::read_to_string(&entries).expect("read");
     let mut entry: serde_json::Value = serde_json::from_str(text.trim()).expect("json");
     entry["key_id"] = serde_json::json!("0123456789ABCDEF");
-    fs::write(&entries, format!("{entry}\n")).expect("write");
+    // And slips in a line that names another package.
+    let mut foreign = entry.clone();
+    foreign["name"] = serde_json::json!("other-osiris");
+    fs::write(&entries, format!("{entry}\n{foreign}\n")).expect("write");
     git(
         &world.index,
         &[
@@ -446,6 +449,12 @@ fn tampered_tarballs_and_signatures_are_shown_as_such() {
         "{text}"
     );
     assert!(text.contains("but the signed entry says"), "{text}");
+    assert!(
+        text.contains(
+            "warning: shopify-osiris: 1 entry of its file names another package and is left out"
+        ),
+        "{text}"
+    );
     let html = page(&out, "components/shopify.extractor.html");
     assert!(html.contains("✗ not verified"), "{html}");
     assert!(html.contains("0123456789ABCDEF"), "{html}");

@@ -198,6 +198,15 @@ fn package(
         .events(name)
         .map_err(|error| error.to_string())
         .and_then(|events| owners::replay(name, &events).map_err(|error| error.to_string()));
+    let foreign = entries.iter().filter(|entry| entry.name != name).count();
+    if foreign > 0 {
+        problem(format!(
+            "{foreign} entr{} of its file name{} another package and {} left out",
+            if foreign == 1 { "y" } else { "ies" },
+            if foreign == 1 { "s" } else { "" },
+            if foreign == 1 { "is" } else { "are" },
+        ));
+    }
     let mut versions: Vec<VersionView> = entries
         .into_iter()
         .filter(|entry| entry.name == name)
@@ -224,7 +233,6 @@ fn package(
         })
         .collect();
     if versions.is_empty() {
-        problem("left out: its entries name another package".to_owned());
         return (None, problems);
     }
     versions
