@@ -37,6 +37,9 @@
 //!     RECORD, component specs) as a journaled transaction, and removing it;
 //!   - [`fetch`]: downloads of tarballs into the cache keyed by sha256 (several at once,
 //!     with retries, checked before they enter the cache), or from the cache alone offline.
+//!   - [`site`]: the component directory, a static site made from an index (catalog of
+//!     packages with verified signatures, tarball details, sanitized Markdown, askama pages,
+//!     a prebuilt search index, incremental output).
 //! - [`progress`]: the `Reporter` trait through which domain code reports long work; the
 //!   CLI shows it with indicatif (`cli::progress`), everyone else passes `NoReporter`.
 //! - [`model`]: newtypes for the nouns (`ComponentName`, `PackageName`, `PackageVersion`,
@@ -74,4 +77,5 @@ pub mod scaffold;
 pub mod schemas;
 pub mod shell;
 pub mod signing;
+pub mod site;
 pub mod store;

@@ -46,6 +46,8 @@ pub const INDEX_VERIFY_REPORT: &str = include_str!("../schemas/index-verify-repo
 pub const INSTALL_REPORT: &str = include_str!("../schemas/install-report.schema.json");
 /// The schema of `ocp list --format json`.
 pub const LIST_REPORT: &str = include_str!("../schemas/list-report.schema.json");
+/// The schema of `ocp index site --format json`.
+pub const SITE_REPORT: &str = include_str!("../schemas/site-report.schema.json");
 
 static INDEX_ENTRY_VALIDATOR: LazyLock<Result<Validator, String>> =
     LazyLock::new(|| compile(INDEX_ENTRY));

@@ -10,22 +10,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{Sandbox, run, run_ok, stderr, stdout};
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let output = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .output()
-        .expect("run git");
-    assert!(
-        output.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
+use common::{Sandbox, git, run, run_ok, set_version, stderr, stdout};
 
 /// A new key pair without a password; returns the secret key path and the key id.
 fn keygen(sandbox: &Sandbox, name: &str) -> (PathBuf, String) {
@@ -50,35 +35,6 @@ fn package(sandbox: &Sandbox, component: &str, dir: &str, version: &str) -> Path
     );
     set_version(&root, version);
     root
-}
-
-fn set_version(root: &Path, version: &str) {
-    let import = fs::read_dir(root.join("src"))
-        .expect("src")
-        .next()
-        .expect("one package")
-        .expect("entry")
-        .path();
-    for (path, from, to) in [
-        (
-            root.join("pyproject.toml"),
-            "version = \"0.1.0\"".to_owned(),
-            format!("version = \"{version}\""),
-        ),
-        (
-            import.join("spec.yaml"),
-            "version: 0.1.0".to_owned(),
-            format!("version: {version}"),
-        ),
-        (
-            import.join("__init__.py"),
-            "__version__ = \"0.1.0\"".to_owned(),
-            format!("__version__ = \"{version}\""),
-        ),
-    ] {
-        let text = fs::read_to_string(&path).expect("read");
-        fs::write(&path, text.replacen(&from, &to, 1)).expect("write");
-    }
 }
 
 /// A new index (index storage) pushed to a bare repository; returns the bare repository.

@@ -1,4 +1,4 @@
-//! `ocp index init` and `ocp index verify`.
+//! `ocp index init`, `ocp index verify` and `ocp index site`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -25,6 +25,7 @@ pub struct IndexArgs {
 enum IndexCommand {
     Init(InitArgs),
     Verify(VerifyArgs),
+    Site(SiteArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -96,6 +97,72 @@ struct VerifyArgs {
     format: Format,
 }
 
+/// Generate the component directory: a static site of the index's components
+///
+/// Writes a home page with search and filters, one page per component (configuration table
+/// with secrets and connection fields marked, ready-to-paste OML and connection snippets,
+/// versions with their Osiris and Python ranges, whether each signature verified, the
+/// compatibility matrix, owners, README and changelog) and browse pages that work without
+/// JavaScript. The site needs no server: open `index.html` from disk, or publish the folder
+/// to any static host (an index made by `ocp index init` publishes it to GitHub Pages on
+/// every push). Run again into the same folder, it rewrites only pages that changed and
+/// removes pages of components that are gone. Packages that cannot be shown in full are
+/// reported as warnings; exit 1 only when the site cannot be written.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  ocp index site --index ./ocp-index --out site\n  ocp index site --index https://github.com/acme/ocp-index.git --index-url https://github.com/acme/ocp-index.git\n  ocp index site --offline --osiris-versions 0.5.6,0.5.7,0.6.0 --format json"
+)]
+struct SiteArgs {
+    /// The index: a name from `OCP_HOME/config.toml`, a git URL or a path [default: the local index]
+    #[arg(long, value_name = "NAME|URL|PATH", env = "OCP_INDEX")]
+    index: Option<String>,
+
+    /// Use the local copy of the index and cached tarballs without updating or downloading
+    #[arg(long)]
+    offline: bool,
+
+    /// Where to write the site: a new or empty folder, or one an earlier run wrote
+    #[arg(long, value_name = "DIR", default_value = "site")]
+    out: PathBuf,
+
+    /// The name in every page's header
+    #[arg(long, default_value = "Osiris components")]
+    title: String,
+
+    /// The index URL that the pages' install commands name (`ocp install X --index URL`)
+    #[arg(long, value_name = "URL")]
+    index_url: Option<String>,
+
+    /// Osiris releases for the compatibility matrix and the filter, comma-separated [default: the osiris-pipeline releases this ocp knows]
+    #[arg(long, value_name = "VERSIONS", value_delimiter = ',')]
+    osiris_versions: Vec<String>,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+}
+
+#[derive(Serialize)]
+struct JsonSite {
+    format_version: u32,
+    out: String,
+    index_page: String,
+    packages: usize,
+    components: usize,
+    pages: usize,
+    written: usize,
+    unchanged: usize,
+    removed: usize,
+    seconds: f64,
+    problems: Vec<JsonProblem>,
+}
+
+#[derive(Serialize)]
+struct JsonProblem {
+    package: String,
+    message: String,
+}
+
 #[derive(Serialize)]
 struct JsonVerify<'a> {
     format_version: u32,
@@ -140,6 +207,7 @@ pub fn run(args: IndexArgs, shell: &mut Shell) -> anyhow::Result<ExitCode> {
             ops::init(shell, &args.path, storage)?;
             Ok(ExitCode::SUCCESS)
         }
+        IndexCommand::Site(args) => run_site(args, shell),
         IndexCommand::Verify(args) => {
             let opts = VerifyIndexOpts {
                 path: args.path.clone(),
@@ -203,4 +271,78 @@ pub fn run(args: IndexArgs, shell: &mut Shell) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn run_site(args: SiteArgs, shell: &mut Shell) -> anyhow::Result<ExitCode> {
+    let home = crate::home::ocp_home()?;
+    let location = crate::ops::registry::locate(&home, args.index.as_deref())?;
+    let today = match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(text) if !text.trim().is_empty() => text
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .and_then(|seconds| time::OffsetDateTime::from_unix_timestamp(seconds).ok())
+            .ok_or_else(|| {
+                helped(
+                    format!("SOURCE_DATE_EPOCH `{text}` is not a number of seconds since 1970"),
+                    "unset it, or set it to seconds since 1970, for example `$(git log -1 --format=%ct)`",
+                )
+            })?,
+        _ => time::OffsetDateTime::now_utc(),
+    };
+    let opts = crate::ops::site::SiteOpts {
+        location,
+        freshness: if args.offline {
+            crate::ops::registry::Freshness::Offline
+        } else {
+            crate::ops::registry::Freshness::Update
+        },
+        out: args.out,
+        title: args.title,
+        index_url: args.index_url,
+        osiris_releases: crate::ops::site::osiris_releases(&args.osiris_versions)?,
+        today,
+        home,
+        reporter: super::progress::reporter(shell, "Reading"),
+    };
+    let outcome = crate::ops::site::site(shell, &opts)?;
+    let report = &outcome.report;
+    let index_page = outcome.out.join("index.html");
+    match args.format {
+        Format::Json => shell.data(serde_json::to_string_pretty(&JsonSite {
+            format_version: 1,
+            out: outcome.out.display().to_string(),
+            index_page: index_page.display().to_string(),
+            packages: report.packages,
+            components: report.components,
+            pages: report.pages,
+            written: report.files.written,
+            unchanged: report.files.unchanged,
+            removed: report.files.removed,
+            seconds: outcome.elapsed.as_secs_f64(),
+            problems: report
+                .problems
+                .iter()
+                .map(|p| JsonProblem {
+                    package: p.package.clone(),
+                    message: p.message.clone(),
+                })
+                .collect(),
+        })?)?,
+        Format::Human => shell.status(
+            "Finished",
+            format!(
+                "{} components of {} packages, {} files ({} written, {} unchanged, {} removed) in {:.2}s; open `{}`",
+                report.components,
+                report.packages,
+                report.pages,
+                report.files.written,
+                report.files.unchanged,
+                report.files.removed,
+                outcome.elapsed.as_secs_f64(),
+                index_page.display()
+            ),
+        )?,
+    }
+    Ok(ExitCode::SUCCESS)
 }

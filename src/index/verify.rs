@@ -464,3 +464,15 @@ fn compare_entries(old: &str, new: &str) -> Option<String> {
     }
     None
 }
+
+/// Why `entry`'s signature does not hold up against `owners` (the replayed owner log of its
+/// package), as `ocp index verify` reports it; empty when it verifies. For readers other than
+/// `ocp index verify` (the component directory) that show, version by version, whether the
+/// signature verified.
+pub fn signature_findings(entry: &IndexEntry, owners: &Owners) -> Vec<Diagnostic> {
+    let mut report = VerifyReport::default();
+    let here = format!("{} {}", entry.name, entry.version);
+    let file = Index::package_file(&entry.name);
+    check_signature(entry, owners, &here, &file, &mut report);
+    report.findings
+}

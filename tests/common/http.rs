@@ -5,6 +5,7 @@
 //! For download tests it also logs every request, can answer the next GETs with half the
 //! body before closing the connection (`truncate_next`) or with 503 (`fail_next`), can wait
 //! before answering a GET (`get_delay_ms`), and records the most GETs it served at once.
+//! It serves a static site too (`serve_dir`), with the media type of each file.
 
 #![allow(dead_code)]
 
@@ -82,6 +83,23 @@ impl FileServer {
         format!("{}{path}", self.base)
     }
 
+    /// Serves every file below `root` at `/<relative path>` (a static site).
+    pub fn serve_dir(&self, root: &std::path::Path) {
+        let mut stack = vec![root.to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).expect("read a directory") {
+                let path = entry.expect("a directory entry").path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else {
+                    let relative = path.strip_prefix(root).expect("below the root");
+                    let bytes = std::fs::read(&path).expect("read a file");
+                    self.put_file(&format!("/{}", relative.to_string_lossy()), &bytes);
+                }
+            }
+        }
+    }
+
     /// How many GET requests arrived, for any path.
     pub fn get_count(&self) -> usize {
         self.log
@@ -90,6 +108,18 @@ impl FileServer {
             .iter()
             .filter(|line| line.starts_with("GET "))
             .count()
+    }
+}
+
+/// The media type a browser needs for a static site's files, by extension.
+fn content_type(path: &str) -> &'static str {
+    match path.rsplit_once('.').map(|(_, extension)| extension) {
+        Some("html") => "text/html; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("js") => "text/javascript; charset=utf-8",
+        Some("json") => "application/json",
+        Some("png") => "image/png",
+        _ => "application/octet-stream",
     }
 }
 
@@ -200,8 +230,9 @@ fn answer_get(mut stream: TcpStream, server: &FileServer, path: &str) -> std::io
         };
         write!(
             stream,
-            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-            body.len()
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nContent-Type: {}\r\nConnection: close\r\n\r\n",
+            body.len(),
+            content_type(path)
         )?;
         if take_one(&server.truncate_next) {
             // Half the body, then the connection closes: a download that breaks half way.
