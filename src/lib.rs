@@ -37,6 +37,9 @@
 //!     RECORD, component specs) as a journaled transaction, and removing it;
 //!   - [`fetch`]: downloads of tarballs into the cache keyed by sha256 (several at once,
 //!     with retries, checked before they enter the cache), or from the cache alone offline.
+//!   - [`testenv`]: the environments `ocp test` runs a package's tests in (made with uv,
+//!     cached by their inputs under `OCP_HOME/test-envs/v1`), which Osiris releases exist,
+//!     and running pytest with a time limit.
 //! - [`progress`]: the `Reporter` trait through which domain code reports long work; the
 //!   CLI shows it with indicatif (`cli::progress`), everyone else passes `NoReporter`.
 //! - [`model`]: newtypes for the nouns (`ComponentName`, `PackageName`, `PackageVersion`,
@@ -75,3 +78,4 @@ pub mod schemas;
 pub mod shell;
 pub mod signing;
 pub mod store;
+pub mod testenv;

@@ -46,6 +46,8 @@ pub const INDEX_VERIFY_REPORT: &str = include_str!("../schemas/index-verify-repo
 pub const INSTALL_REPORT: &str = include_str!("../schemas/install-report.schema.json");
 /// The schema of `ocp list --format json`.
 pub const LIST_REPORT: &str = include_str!("../schemas/list-report.schema.json");
+/// The schema of `ocp test --format json`.
+pub const TEST_REPORT: &str = include_str!("../schemas/test-report.schema.json");
 
 static INDEX_ENTRY_VALIDATOR: LazyLock<Result<Validator, String>> =
     LazyLock::new(|| compile(INDEX_ENTRY));
@@ -95,6 +97,7 @@ mod tests {
             INDEX_VERIFY_REPORT,
             INSTALL_REPORT,
             LIST_REPORT,
+            TEST_REPORT,
         ] {
             compile(text).expect("schema compiles");
         }

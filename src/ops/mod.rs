@@ -13,4 +13,5 @@ pub mod publish;
 pub mod registry;
 pub mod search;
 pub mod sign;
+pub mod test;
 pub mod verify;

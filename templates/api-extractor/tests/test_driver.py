@@ -89,9 +89,26 @@ def test_an_api_key_in_the_step_config_is_not_used() -> None:
     assert "Authorization" not in session.calls[0]["headers"]
 
 
-def test_no_base_url_anywhere_is_a_clear_error() -> None:
+def test_no_base_url_anywhere_is_a_clear_error(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("OSIRIS_HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
     with pytest.raises(ValueError, match="base_url is missing"):
         {{class_name}}(session=FakeSession({})).run(step_id="s", config={"resource": "customers"})
+
+
+def test_without_resolved_connection_the_default_connection_is_resolved(tmp_path, monkeypatch) -> None:
+    # Osiris before 0.5.7 passes no resolved_connection to third-party components.
+    (tmp_path / "osiris_connections.yaml").write_text(
+        "version: 1\nconnections:\n  {{family}}:\n    main:\n      default: true\n"
+        "      base_url: https://api.example.com/v1\n      api_key: ${OCP_EXAMPLE_API_KEY}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("OSIRIS_HOME", str(tmp_path))
+    monkeypatch.setenv("OCP_EXAMPLE_API_KEY", "test-key")
+    session = FakeSession({"https://api.example.com/v1/customers": FakeResponse([{"id": 9}])})
+    result = {{class_name}}(session=session).run(step_id="s", config={"resource": "customers"})
+    assert list(result["df"]["id"]) == [9]
+    assert session.calls[0]["headers"]["Authorization"] == "Bearer test-key"
 
 
 def test_http_errors_propagate() -> None:

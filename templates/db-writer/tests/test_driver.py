@@ -82,7 +82,9 @@ def test_a_step_url_overrides_the_connection(tmp_path) -> None:
     assert rows(sa.create_engine(f"sqlite:///{database}")) == [(1, "a")]
 
 
-def test_no_url_anywhere_is_a_clear_error() -> None:
+def test_no_url_anywhere_is_a_clear_error(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("OSIRIS_HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
     with pytest.raises(ValueError, match="url is missing"):
         {{class_name}}().run(step_id="w", config={"table": "t"}, inputs={"df": pd.DataFrame({"id": [1]})})
 

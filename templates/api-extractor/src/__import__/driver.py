@@ -8,6 +8,8 @@ from typing import Any
 import pandas as pd
 import requests
 
+from . import connection as connections
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_PAGE_SIZE = 100
@@ -23,22 +25,19 @@ class {{class_name}}:
     records or an object holding the records under the resource name (or `data`) and an
     optional `next` URL for the following page.
 
-    Osiris passes the step's connection (from `osiris_connections.yaml`) as
-    `config["resolved_connection"]`: `base_url` comes from there unless the step sets it, and
-    `api_key` only ever comes from there (the compiler removes secrets from step configs).
+    The step's connection (from `osiris_connections.yaml`) provides `base_url`, unless the
+    step sets it, and `api_key`, which only ever comes from there: the compiler removes secrets
+    from step configs.
     """
 
     def __init__(self, session: requests.Session | None = None) -> None:
         self._session = session
 
     def run(self, *, step_id: str, config: dict, inputs: dict | None = None, ctx: Any = None) -> dict:
-        connection = config.get("resolved_connection") or {}
+        connection, problem = connections.resolve(config)
         base_url = config.get("base_url") or connection.get("base_url")
         if not base_url:
-            raise ValueError(
-                f"step {step_id}: base_url is missing; set it in the {{family}} connection in "
-                "osiris_connections.yaml (or in the step's config)"
-            )
+            raise connections.missing(step_id, "base_url", problem)
         api_key = connection.get("api_key")
         resource = str(config["resource"])
         page_size = int(config.get("page_size", DEFAULT_PAGE_SIZE))

@@ -9,6 +9,8 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
+from . import connection as connections
+
 logger = logging.getLogger(__name__)
 
 WRITE_MODES = ("append", "replace", "upsert")
@@ -18,10 +20,9 @@ DEFAULT_BATCH_SIZE = 1000
 class {{class_name}}:
     """Writes the DataFrame from the previous step to a {{family_title}} table.
 
-    Osiris passes the step's connection (from `osiris_connections.yaml`) as
-    `config["resolved_connection"]`: `url` comes from there unless the step sets it, and
-    `password` only ever comes from there. `config["mode"]` is the OML step mode (`write`);
-    how rows are written is `write_mode`.
+    The step's connection (from `osiris_connections.yaml`) provides `url`, unless the step
+    sets it, and `password`, which only ever comes from there. `config["mode"]` is the OML
+    step mode (`write`); how rows are written is `write_mode`.
     """
 
     def __init__(self, engine: sa.engine.Engine | None = None) -> None:
@@ -81,13 +82,10 @@ def _input_frame(step_id: str, inputs: dict | None) -> pd.DataFrame:
 
 
 def _engine_from_config(step_id: str, config: dict) -> sa.engine.Engine:
-    connection = config.get("resolved_connection") or {}
+    connection, problem = connections.resolve(config)
     url = config.get("url") or connection.get("url")
     if not url:
-        raise ValueError(
-            f"step {step_id}: url is missing; set it in the {{family}} connection in "
-            "osiris_connections.yaml (or in the step's config)"
-        )
+        raise connections.missing(step_id, "url", problem)
     url = sa.engine.make_url(url)
     if connection.get("password"):
         url = url.set(password=connection["password"])
