@@ -188,6 +188,7 @@ fn the_wheel_carries_the_package_the_spec_for_osiris_and_a_matching_record() {
         [
             "components/shopify.extractor/spec.yaml".to_owned(),
             "shopify_osiris/__init__.py".to_owned(),
+            "shopify_osiris/connection.py".to_owned(),
             "shopify_osiris/driver.py".to_owned(),
             "shopify_osiris/spec.yaml".to_owned(),
             format!("{info}/METADATA"),
@@ -359,6 +360,7 @@ fn build_leaves_out_vcs_caches_environments_secrets_and_ignored_files() {
             "ocp.json",
             "pyproject.toml",
             "src/shopify_osiris/__init__.py",
+            "src/shopify_osiris/connection.py",
             "src/shopify_osiris/driver.py",
             "src/shopify_osiris/spec.yaml",
             "tests/conftest.py",
