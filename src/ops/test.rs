@@ -197,7 +197,10 @@ fn osiris_versions(
     if !opts.osiris.is_empty() {
         if let Some(outside) = opts.osiris.iter().find(|v| !range.contains(v)) {
             return Err(helped(
-                format!("Osiris {outside} is outside the range `{range}` that {what} supports"),
+                format!(
+                    "Osiris {outside} is outside the range `{}` that {what} supports",
+                    crate::model::format_specifiers(range)
+                ),
                 "test with versions inside the range, or widen the `osiris-pipeline` requirement in pyproject.toml",
             ));
         }
@@ -210,8 +213,9 @@ fn osiris_versions(
     if chosen.is_empty() {
         return Err(helped(
             format!(
-                "no release of Osiris on `{}` is inside the range `{range}` that {what} supports",
-                opts.index_url
+                "no release of Osiris on `{}` is inside the range `{}` that {what} supports",
+                opts.index_url,
+                crate::model::format_specifiers(range)
             ),
             "widen the `osiris-pipeline` requirement in pyproject.toml, or name versions with `--osiris`",
         ));
