@@ -154,6 +154,36 @@ fn a_scaffolded_package_passes_with_osiris_0_5_5_and_0_5_7_and_a_broken_driver_f
         row.starts_with(&format!("osiris 0.5.7, python {python}")) && row.contains("FAILED"),
         "{table}"
     );
+
+    // Tests that hang are stopped, and their cell fails: never a hang of `ocp test`.
+    std::fs::write(
+        root.join("tests/test_hang.py"),
+        "import time\n\n\ndef test_hang() -> None:\n    time.sleep(600)\n",
+    )
+    .expect("write a hanging test");
+    let started = std::time::Instant::now();
+    let output = ocp_test(
+        &sandbox,
+        &root,
+        &[
+            "--osiris",
+            "0.5.7",
+            "--timeout",
+            "20",
+            "--format",
+            "json",
+            "--",
+            "-k",
+            "hang",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(started.elapsed() < std::time::Duration::from_secs(120));
+    let report = json_report(&output);
+    assert_eq!(
+        cells(&report)[0]["reason"],
+        "the tests ran longer than 20 seconds and were stopped"
+    );
 }
 
 #[test]
@@ -240,6 +270,24 @@ fn versions_outside_the_range_and_a_missing_uv_are_refused_and_change_nothing() 
         stderr(&output)
     );
     std::fs::remove_dir(&empty).expect("remove the folder");
+
+    // A package that `ocp check` refuses is not tested.
+    let spec = root.join("src/calc_osiris/spec.yaml");
+    let text = std::fs::read_to_string(&spec).expect("read the spec");
+    std::fs::write(
+        &spec,
+        text.replace("version: 0.1.0\n", "version: 0.1.0\nfamily: calc\n"),
+    )
+    .expect("write the spec");
+    let output = ocp_test(&sandbox, &root, &["--osiris", "0.5.7"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output)
+            .contains("error: cannot test calc-osiris v0.1.0: `ocp check` found 1 error"),
+        "{}",
+        stderr(&output)
+    );
+    std::fs::write(&spec, text).expect("restore the spec");
 
     assert_same_tree("the package", &package, &tree_state(&root));
     assert_same_tree("OCP_HOME", &home, &tree_state(&sandbox.home()));
