@@ -370,7 +370,7 @@ fn run_cell(
     let (env, preparation) = match testenv::prepare(uv, root, &inputs, wheel) {
         Ok(prepared) => prepared,
         Err(error) => {
-            failed(&mut cell, cause_text(&error));
+            failed(&mut cell, cause_text(error));
             return Ok(cell);
         }
     };
@@ -440,14 +440,7 @@ fn first_line(error: &TestEnvError) -> String {
         .to_owned()
 }
 
-/// An error and its causes on one line each, for a failed cell's reason.
-fn cause_text(error: &TestEnvError) -> String {
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
+/// An error and its causes on one line, for a failed cell's reason.
+fn cause_text(error: TestEnvError) -> String {
+    format!("{:#}", anyhow::Error::new(error))
 }
