@@ -362,12 +362,14 @@ fn run_cell(
         ),
     )?;
     let inputs = EnvInputs::new(
+        wheel.distribution.clone(),
         interpreter,
         osiris.to_string(),
         requirements.to_vec(),
         uv.index_url.clone(),
     );
-    let (env, preparation) = match testenv::prepare(uv, root, &inputs, wheel) {
+    // Held until the tests have run, so no other run changes the environment meanwhile.
+    let (env, preparation, _lock) = match testenv::prepare(uv, root, &inputs, wheel) {
         Ok(prepared) => prepared,
         Err(error) => {
             failed(&mut cell, cause_text(error));

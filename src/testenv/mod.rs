@@ -12,8 +12,9 @@
 //! package's requirements (with the `[dev]` extra) and the index. The wheel is not part of
 //! the key: it is reinstalled (without touching the dependencies) whenever its sha256
 //! differs from the one recorded, so editing the package does not rebuild the environment.
-//! A lock file per key keeps two runs from building the same environment at once, and a
-//! complete environment is marked by `inputs.json`, written last. This module never prints.
+//! A lock file per key, held from preparing the environment until its tests have run, keeps
+//! two runs from building or using the same environment at once; a complete environment is
+//! marked by `inputs.json`, written last. This module never prints.
 
 pub mod pytest;
 pub mod releases;
@@ -74,6 +75,8 @@ pub struct Interpreter {
 #[derive(Debug, Clone, Serialize)]
 pub struct EnvInputs {
     pub format: u32,
+    /// The distribution under test, whose wheel the environment holds.
+    pub distribution: String,
     pub python: Interpreter,
     pub osiris: String,
     /// The package's requirements and its `[dev]` extra, sorted.
@@ -83,6 +86,7 @@ pub struct EnvInputs {
 
 impl EnvInputs {
     pub fn new(
+        distribution: String,
         python: Interpreter,
         osiris: String,
         mut requirements: Vec<String>,
@@ -92,6 +96,7 @@ impl EnvInputs {
         requirements.dedup();
         EnvInputs {
             format: 1,
+            distribution,
             python,
             osiris,
             requirements,
@@ -251,13 +256,20 @@ pub struct WheelToTest {
     pub has_dev_extra: bool,
 }
 
-/// Makes sure the environment for `inputs` exists under `root` and holds `wheel`.
+/// Holds an environment for one run; dropping it lets the next run in.
+#[derive(Debug)]
+pub struct EnvLock {
+    _file: File,
+}
+
+/// Makes sure the environment for `inputs` exists under `root` and holds `wheel`, and keeps
+/// it for the caller until the returned lock is dropped.
 pub fn prepare(
     uv: &Uv,
     root: &Path,
     inputs: &EnvInputs,
     wheel: &WheelToTest,
-) -> Result<(TestEnv, Preparation), TestEnvError> {
+) -> Result<(TestEnv, Preparation, EnvLock), TestEnvError> {
     fs::create_dir_all(root).map_err(io_error(root))?;
     let key = inputs.key();
     let env = TestEnv {
@@ -271,12 +283,13 @@ pub fn prepare(
         .open(&lock_path)
         .map_err(io_error(&lock_path))?;
     lock.lock().map_err(io_error(&lock_path))?;
+    let lock = EnvLock { _file: lock };
 
     let inputs_path = env.dir.join(INPUTS_FILE);
     let marker = env.dir.join(WHEEL_MARKER);
     if inputs_path.is_file() && env.python().exists() {
         if fs::read_to_string(&marker).is_ok_and(|sha| sha.trim() == wheel.sha256) {
-            return Ok((env, Preparation::Reused));
+            return Ok((env, Preparation::Reused, lock));
         }
         // Same dependencies (they are in the key): only the package itself changed.
         let _ = fs::remove_file(&marker);
@@ -291,7 +304,7 @@ pub fn prepare(
         )?;
         crate::fsutil::write_atomic(&marker, wheel.sha256.as_bytes())
             .map_err(|error| io_anyhow(&marker, error))?;
-        return Ok((env, Preparation::WheelReinstalled));
+        return Ok((env, Preparation::WheelReinstalled, lock));
     }
 
     // Missing or left half-made by an interrupted run: start again.
@@ -322,7 +335,7 @@ pub fn prepare(
         .map_err(|error| io_anyhow(&marker, error))?;
     crate::fsutil::write_atomic(&inputs_path, inputs.to_json().as_bytes())
         .map_err(|error| io_anyhow(&inputs_path, error))?;
-    Ok((env, Preparation::Created))
+    Ok((env, Preparation::Created, lock))
 }
 
 fn io_anyhow(path: &Path, error: anyhow::Error) -> TestEnvError {
@@ -338,6 +351,7 @@ mod tests {
 
     fn inputs(osiris: &str, requirements: &[&str]) -> EnvInputs {
         EnvInputs::new(
+            "calc-osiris".to_owned(),
             Interpreter {
                 path: PathBuf::from("/usr/bin/python3"),
                 version: "3.11.7".to_owned(),
