@@ -214,8 +214,10 @@ impl Uv {
                 ]),
             )
             .map_err(not_found)?;
+        // `python3` and `python3.11` are often links to one file: one environment for both.
+        let path = PathBuf::from(path);
         Ok(Interpreter {
-            path: PathBuf::from(path),
+            path: fs::canonicalize(&path).unwrap_or(path),
             version,
         })
     }
