@@ -40,6 +40,9 @@
 //!   - [`site`]: the component directory, a static site made from an index (catalog of
 //!     packages with verified signatures, tarball details, sanitized Markdown, askama pages,
 //!     a prebuilt search index, incremental output).
+//!   - [`testenv`]: the environments `ocp test` runs a package's tests in (made with uv,
+//!     cached by their inputs under `OCP_HOME/test-envs/v1`), which Osiris releases exist,
+//!     and running pytest with a time limit.
 //! - [`progress`]: the `Reporter` trait through which domain code reports long work; the
 //!   CLI shows it with indicatif (`cli::progress`), everyone else passes `NoReporter`.
 //! - [`model`]: newtypes for the nouns (`ComponentName`, `PackageName`, `PackageVersion`,
@@ -79,3 +82,4 @@ pub mod shell;
 pub mod signing;
 pub mod site;
 pub mod store;
+pub mod testenv;

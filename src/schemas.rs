@@ -48,6 +48,8 @@ pub const INSTALL_REPORT: &str = include_str!("../schemas/install-report.schema.
 pub const LIST_REPORT: &str = include_str!("../schemas/list-report.schema.json");
 /// The schema of `ocp index site --format json`.
 pub const SITE_REPORT: &str = include_str!("../schemas/site-report.schema.json");
+/// The schema of `ocp test --format json`.
+pub const TEST_REPORT: &str = include_str!("../schemas/test-report.schema.json");
 
 static INDEX_ENTRY_VALIDATOR: LazyLock<Result<Validator, String>> =
     LazyLock::new(|| compile(INDEX_ENTRY));
@@ -97,6 +99,7 @@ mod tests {
             INDEX_VERIFY_REPORT,
             INSTALL_REPORT,
             LIST_REPORT,
+            TEST_REPORT,
         ] {
             compile(text).expect("schema compiles");
         }

@@ -1,5 +1,6 @@
 //! `ocp build`: reproducible bytes, a clean file list, a manifest that matches the archive,
-//! and refusal (with nothing written) while `ocp check` finds errors.
+//! a wheel beside the tarball whose RECORD matches its contents, and refusal (with nothing
+//! written) while `ocp check` finds errors.
 
 mod common;
 
@@ -55,6 +56,29 @@ fn entries(tarball: &Path) -> BTreeMap<String, (Vec<u8>, u32, u64, u64, u64)> {
     out
 }
 
+/// One wheel entry: path, contents, unix mode and (year, month, day).
+type WheelEntry = (String, Vec<u8>, u32, (u16, u8, u8));
+
+/// The wheel's entries in archive order.
+fn wheel_entries(wheel: &Path) -> Vec<WheelEntry> {
+    let mut archive = zip::ZipArchive::new(fs::File::open(wheel).expect("open the wheel"))
+        .expect("a zip archive");
+    (0..archive.len())
+        .map(|index| {
+            let mut file = archive.by_index(index).expect("entry");
+            let mut contents = Vec::new();
+            file.read_to_end(&mut contents).expect("read entry");
+            let time = file.last_modified().expect("a timestamp");
+            (
+                file.name().expect("a UTF-8 name").into_owned(),
+                contents,
+                file.unix_mode().expect("a unix mode") & 0o777,
+                (time.year(), time.month(), time.day()),
+            )
+        })
+        .collect()
+}
+
 fn copy_tree(from: &Path, to: &Path) {
     fs::create_dir_all(to).expect("mkdir");
     for entry in fs::read_dir(from).expect("read dir") {
@@ -97,6 +121,13 @@ fn two_builds_in_two_places_are_byte_identical() {
     );
     assert_eq!(report["sha256"], sha256_hex(&bytes));
     assert_eq!(report["size"], bytes.len() as u64);
+    let wheel = PathBuf::from(report["wheel"]["path"].as_str().expect("wheel path"));
+    assert_eq!(
+        wheel.file_name().and_then(|n| n.to_str()),
+        Some("shopify_osiris-0.1.0-py3-none-any.whl")
+    );
+    let wheel_bytes = fs::read(&wheel).expect("read the wheel");
+    assert_eq!(report["wheel"]["sha256"], sha256_hex(&wheel_bytes));
 
     // Rebuild in place: same bytes.
     run_ok(sandbox.ocp().args(["build", "--path"]).arg(&first));
@@ -130,6 +161,81 @@ fn two_builds_in_two_places_are_byte_identical() {
         "{}",
         stderr(&output)
     );
+    let other_wheel = fs::read(
+        sandbox
+            .work()
+            .join("out/shopify_osiris-0.1.0-py3-none-any.whl"),
+    )
+    .expect("read");
+    assert_eq!(
+        sha256_hex(&other_wheel),
+        sha256_hex(&wheel_bytes),
+        "the wheel differs between the two places"
+    );
+}
+
+#[test]
+fn the_wheel_carries_the_package_the_spec_for_osiris_and_a_matching_record() {
+    use base64::Engine;
+    let sandbox = Sandbox::new();
+    let root = generate(&sandbox, "pkg");
+    run_ok(sandbox.ocp().args(["build", "--path"]).arg(&root));
+    let entries = wheel_entries(&root.join("dist/shopify_osiris-0.1.0-py3-none-any.whl"));
+    let paths: Vec<&str> = entries.iter().map(|(path, ..)| path.as_str()).collect();
+    let info = "shopify_osiris-0.1.0.dist-info";
+    assert_eq!(
+        paths,
+        [
+            "components/shopify.extractor/spec.yaml".to_owned(),
+            "shopify_osiris/__init__.py".to_owned(),
+            "shopify_osiris/connection.py".to_owned(),
+            "shopify_osiris/driver.py".to_owned(),
+            "shopify_osiris/spec.yaml".to_owned(),
+            format!("{info}/METADATA"),
+            format!("{info}/WHEEL"),
+            format!("{info}/entry_points.txt"),
+            format!("{info}/licenses/LICENSE"),
+            format!("{info}/RECORD"),
+        ]
+    );
+    let contents: BTreeMap<&str, &[u8]> = entries
+        .iter()
+        .map(|(path, bytes, ..)| (path.as_str(), bytes.as_slice()))
+        .collect();
+    let spec = fs::read(root.join("src/shopify_osiris/spec.yaml")).expect("spec");
+    assert_eq!(contents["components/shopify.extractor/spec.yaml"], spec);
+    assert_eq!(contents["shopify_osiris/spec.yaml"], spec);
+    assert_eq!(
+        String::from_utf8_lossy(contents[format!("{info}/entry_points.txt").as_str()]),
+        "[osiris.components]\nshopify.extractor = shopify_osiris:load_spec\n\n"
+    );
+    let wheel_file = String::from_utf8_lossy(contents[format!("{info}/WHEEL").as_str()]);
+    assert!(
+        wheel_file.contains("Root-Is-Purelib: true\nTag: py3-none-any\n"),
+        "{wheel_file}"
+    );
+    let metadata = String::from_utf8_lossy(contents[format!("{info}/METADATA").as_str()]);
+    assert!(metadata.starts_with("Metadata-Version: 2.2\nName: shopify-osiris\nVersion: 0.1.0\n"));
+    assert!(metadata.contains("Provides-Extra: dev\n"), "{metadata}");
+
+    // RECORD lists every other file with its sha256 and size, and itself without either.
+    let record = String::from_utf8_lossy(contents[format!("{info}/RECORD").as_str()]).into_owned();
+    let mut listed = Vec::new();
+    for line in record.lines() {
+        let fields: Vec<&str> = line.split(',').collect();
+        assert_eq!(fields.len(), 3, "{line}");
+        listed.push(fields[0]);
+        if fields[0].ends_with("/RECORD") {
+            assert_eq!(&fields[1..], ["", ""]);
+            continue;
+        }
+        let bytes = contents[fields[0]];
+        let digest = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(bytes));
+        assert_eq!(fields[1], format!("sha256={digest}"), "{line}");
+        assert_eq!(fields[2], bytes.len().to_string(), "{line}");
+    }
+    assert_eq!(listed, paths);
+    assert!(entries.iter().all(|(_, _, mode, _)| *mode == 0o644));
 }
 
 #[test]
@@ -221,10 +327,26 @@ fn build_leaves_out_vcs_caches_environments_secrets_and_ignored_files() {
     fs::write(&gitignore, text).expect("write gitignore");
 
     let output = run_ok(sandbox.ocp().args(["build", "--list", "--path"]).arg(&root));
-    let listed: Vec<String> = stdout(&output)
+    let printed = stdout(&output);
+    let (tarball, wheel): (Vec<&str>, Vec<&str>) = printed
         .lines()
-        .map(|line| line.trim_start_matches("shopify_osiris-0.1.0/").to_owned())
+        .partition(|line| line.starts_with("shopify_osiris-0.1.0/"));
+    let listed: Vec<&str> = tarball
+        .iter()
+        .map(|line| line.trim_start_matches("shopify_osiris-0.1.0/"))
         .collect();
+    assert!(
+        wheel.contains(
+            &"shopify_osiris-0.1.0-py3-none-any.whl/components/shopify.extractor/spec.yaml"
+        ),
+        "{wheel:?}"
+    );
+    assert!(
+        wheel
+            .iter()
+            .all(|line| !line.contains("docs/") && !line.contains("tests/")),
+        "the wheel holds only the import package and metadata: {wheel:?}"
+    );
     assert_eq!(
         listed,
         [
@@ -238,16 +360,24 @@ fn build_leaves_out_vcs_caches_environments_secrets_and_ignored_files() {
             "ocp.json",
             "pyproject.toml",
             "src/shopify_osiris/__init__.py",
+            "src/shopify_osiris/connection.py",
             "src/shopify_osiris/driver.py",
             "src/shopify_osiris/spec.yaml",
+            "tests/conftest.py",
             "tests/test_driver.py",
+            "tests/test_pipeline.py",
             "tests/test_spec.py",
         ]
     );
-    assert!(
-        !root.join("dist/shopify_osiris-0.1.0.tar.gz").exists(),
-        "--list writes nothing"
-    );
+    for built in [
+        "shopify_osiris-0.1.0.tar.gz",
+        "shopify_osiris-0.1.0-py3-none-any.whl",
+    ] {
+        assert!(
+            !root.join("dist").join(built).exists(),
+            "--list writes nothing"
+        );
+    }
 }
 
 #[test]
@@ -304,6 +434,13 @@ fn source_date_epoch_sets_every_timestamp_and_must_be_a_number() {
             .values()
             .all(|(_, _, mtime, _, _)| *mtime == 1_700_000_000)
     );
+    // 1700000000 is 2023-11-14 (UTC); zip stores the date and time without a zone.
+    let wheel = wheel_entries(&root.join("dist/shopify_osiris-0.1.0-py3-none-any.whl"));
+    assert!(
+        wheel.iter().all(|(.., date)| *date == (2023, 11, 14)),
+        "{:?}",
+        wheel.iter().map(|e| e.3).collect::<Vec<_>>()
+    );
 
     let output = run(sandbox
         .ocp()
@@ -336,6 +473,13 @@ fn json_output_follows_its_schema() {
                 .expect("files")
                 .iter()
                 .any(|f| f == "shopify_osiris-0.1.0/ocp.json")
+        );
+        assert!(
+            report["wheel"]["files"]
+                .as_array()
+                .expect("wheel files")
+                .iter()
+                .any(|f| f == "components/shopify.extractor/spec.yaml")
         );
     }
 }

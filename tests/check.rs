@@ -41,10 +41,10 @@ const CASES: &[Case] = &[
         name: "yaml11_boolean_is_a_warning",
         edits: &[Edit::Replace(
             SPEC,
-            "  discover: true\n",
-            "  discover: yes\n",
+            "  inMemoryMove: true\n",
+            "  inMemoryMove: yes\n",
         )],
-        expect: &[("S005", Some("src/shopify_osiris/spec.yaml:13"))],
+        expect: &[("S005", Some("src/shopify_osiris/spec.yaml:14"))],
     },
     Case {
         name: "plan_family_and_role",
@@ -66,8 +66,8 @@ const CASES: &[Case] = &[
             "x-runtime:\n  min_osiris_version: 0.5.0\n  max_osiris_version: 1.0.0\n",
         )],
         expect: &[
-            ("S011", Some("src/shopify_osiris/spec.yaml:100")),
-            ("S011", Some("src/shopify_osiris/spec.yaml:101")),
+            ("S011", Some("src/shopify_osiris/spec.yaml:111")),
+            ("S011", Some("src/shopify_osiris/spec.yaml:112")),
         ],
     },
     Case {
@@ -77,7 +77,7 @@ const CASES: &[Case] = &[
             "x-runtime:\n",
             "x-runtime:\n  plugin_version: 0.1.0\n",
         )],
-        expect: &[("S012", Some("src/shopify_osiris/spec.yaml:100"))],
+        expect: &[("S012", Some("src/shopify_osiris/spec.yaml:111"))],
     },
     Case {
         name: "driver_colon_form",
@@ -86,7 +86,7 @@ const CASES: &[Case] = &[
             "shopify_osiris.driver.ShopifyExtractorDriver",
             "shopify_osiris.driver:ShopifyExtractorDriver",
         )],
-        expect: &[("S013", Some("src/shopify_osiris/spec.yaml:100"))],
+        expect: &[("S013", Some("src/shopify_osiris/spec.yaml:111"))],
     },
     Case {
         name: "requires_two_bounds_in_one_item",
@@ -95,7 +95,7 @@ const CASES: &[Case] = &[
             "    - osiris>=0.5.0\n    - osiris<1.0.0\n",
             "    - osiris>=0.5.0,<1.0.0\n",
         )],
-        expect: &[("S014", Some("src/shopify_osiris/spec.yaml:68"))],
+        expect: &[("S014", Some("src/shopify_osiris/spec.yaml:78"))],
     },
     Case {
         name: "deprecated_field",
@@ -143,11 +143,7 @@ const CASES: &[Case] = &[
     },
     Case {
         name: "missing_required_spec_field",
-        edits: &[Edit::Replace(
-            SPEC,
-            "modes:\n  - extract\n  - discover\n",
-            "",
-        )],
+        edits: &[Edit::Replace(SPEC, "modes:\n  - extract\n", "")],
         expect: &[("S003", Some("src/shopify_osiris/spec.yaml:3"))],
     },
     Case {
@@ -315,7 +311,7 @@ const CASES: &[Case] = &[
             "    - osiris>=0.5.0\n",
             "    - osiris>=0.4.0\n",
         )],
-        expect: &[("R001", Some("src/shopify_osiris/spec.yaml:68"))],
+        expect: &[("R001", Some("src/shopify_osiris/spec.yaml:78"))],
     },
     Case {
         name: "driver_module_missing",
@@ -324,7 +320,7 @@ const CASES: &[Case] = &[
             "shopify_osiris.driver.ShopifyExtractorDriver",
             "shopify_osiris.drivers.ShopifyExtractorDriver",
         )],
-        expect: &[("D001", Some("src/shopify_osiris/spec.yaml:100"))],
+        expect: &[("D001", Some("src/shopify_osiris/spec.yaml:111"))],
     },
     Case {
         name: "driver_class_missing",
@@ -333,7 +329,7 @@ const CASES: &[Case] = &[
             "shopify_osiris.driver.ShopifyExtractorDriver",
             "shopify_osiris.driver.ShopifyDriver",
         )],
-        expect: &[("D002", Some("src/shopify_osiris/spec.yaml:100"))],
+        expect: &[("D002", Some("src/shopify_osiris/spec.yaml:111"))],
     },
     Case {
         name: "driver_without_run",
@@ -342,7 +338,7 @@ const CASES: &[Case] = &[
             "    def run(self, *,",
             "    def execute(self, *,",
         )],
-        expect: &[("D003", Some("src/shopify_osiris/driver.py:19"))],
+        expect: &[("D003", Some("src/shopify_osiris/driver.py:21"))],
     },
     Case {
         name: "driver_run_takes_positional_arguments",
@@ -351,12 +347,19 @@ const CASES: &[Case] = &[
             "def run(self, *, step_id: str,",
             "def run(self, step_id: str,",
         )],
-        expect: &[("D004", Some("src/shopify_osiris/driver.py:30"))],
+        expect: &[("D004", Some("src/shopify_osiris/driver.py:36"))],
     },
     Case {
         name: "secret_property_not_declared",
-        edits: &[Edit::Replace(SPEC, "secrets:\n  - /api_key\n", "")],
-        expect: &[("X001", Some("src/shopify_osiris/spec.yaml:28"))],
+        edits: &[
+            Edit::Replace(SPEC, "secrets:\n  - /api_key\n", ""),
+            Edit::Replace(
+                SPEC,
+                "x-secret:\n  - /api_key\n  - /resolved_connection/api_key\n",
+                "",
+            ),
+        ],
+        expect: &[("X001", Some("src/shopify_osiris/spec.yaml:27"))],
     },
     Case {
         name: "credential_committed_in_a_source_file",
@@ -365,16 +368,16 @@ const CASES: &[Case] = &[
             "DEFAULT_PAGE_SIZE = 100\n",
             "DEFAULT_PAGE_SIZE = 100\nSHOP_TOKEN = \"shpat_0123456789abcdef0123456789abcdef\"\n",
         )],
-        expect: &[("X002", Some("src/shopify_osiris/driver.py:14"))],
+        expect: &[("X002", Some("src/shopify_osiris/driver.py:16"))],
     },
     Case {
         name: "secret_with_a_default",
         edits: &[Edit::Replace(
             SPEC,
-            "      description: API key, sent as a bearer token\n",
-            "      description: API key, sent as a bearer token\n      default: k3y-live-98765432\n",
+            "      description: API key, sent as a bearer token (only from the connection, never in a pipeline)\n",
+            "      description: API key, sent as a bearer token (only from the connection, never in a pipeline)\n      default: k3y-live-98765432\n",
         )],
-        expect: &[("X003", Some("src/shopify_osiris/spec.yaml:31"))],
+        expect: &[("X003", Some("src/shopify_osiris/spec.yaml:30"))],
     },
 ];
 

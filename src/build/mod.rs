@@ -1,10 +1,12 @@
-//! Turning a checked package into an OCP tarball: which files go in, the generated `PKG-INFO`
-//! and `ocp.json`, and the reproducible archive. The caller runs `check` first; this module
+//! Turning a checked package into an OCP tarball and a wheel: which files go in, the
+//! generated `PKG-INFO` and `ocp.json`, the reproducible archive, and the pure-Python wheel
+//! beside it (`wheel`). The caller runs `check` first; this module
 //! assumes a package without check errors and reports anything else as a [`BuildError`].
 
 mod archive;
 mod manifest;
 mod pkg_info;
+pub mod wheel;
 
 use std::path::Path;
 
@@ -30,6 +32,10 @@ pub enum BuildError {
     },
     #[error("the file list holds `{0}` twice")]
     DuplicatePath(String),
+    #[error("the spec file `{0}` is not among the package's files")]
+    MissingSpec(String),
+    #[error("the component name `{name}` cannot name a folder in the wheel")]
+    UnsafeComponentName { name: String },
 }
 
 /// Everything that goes into the archive, in archive order.
@@ -41,6 +47,8 @@ pub struct BuildPlan {
     pub base_name: String,
     pub entries: Vec<ArchiveEntry>,
     pub manifest: Manifest,
+    /// The wheel written beside the tarball.
+    pub wheel: wheel::WheelPlan,
 }
 
 impl BuildPlan {
@@ -113,13 +121,19 @@ pub fn plan(package: &Package) -> Result<BuildPlan, BuildError> {
         executable: false,
     });
     entries.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(BuildPlan {
+    let mut plan = BuildPlan {
         name,
         version,
         base_name,
         entries,
         manifest,
-    })
+        wheel: wheel::WheelPlan {
+            file_name: String::new(),
+            entries: Vec::new(),
+        },
+    };
+    plan.wheel = wheel::plan(pyproject, &plan)?;
+    Ok(plan)
 }
 
 /// The archive timestamp: `SOURCE_DATE_EPOCH` when set to a number, else [`DEFAULT_MTIME`].
@@ -140,6 +154,18 @@ pub fn write(
 ) -> anyhow::Result<(std::path::PathBuf, u64, Checksum)> {
     let bytes = write_tar_gz(&plan.base_name, &plan.entries, mtime)?;
     let path = out_dir.join(plan.file_name());
+    crate::fsutil::write_atomic(&path, &bytes)?;
+    Ok((path, bytes.len() as u64, Checksum::of_bytes(&bytes)))
+}
+
+/// Writes the plan's wheel to `out_dir`, atomically, and returns its path, size and checksum.
+pub fn write_wheel(
+    plan: &BuildPlan,
+    out_dir: &Path,
+    mtime: u64,
+) -> anyhow::Result<(std::path::PathBuf, u64, Checksum)> {
+    let bytes = wheel::write_wheel(&plan.wheel.entries, mtime)?;
+    let path = out_dir.join(&plan.wheel.file_name);
     crate::fsutil::write_atomic(&path, &bytes)?;
     Ok((path, bytes.len() as u64, Checksum::of_bytes(&bytes)))
 }

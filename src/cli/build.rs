@@ -12,12 +12,15 @@ use crate::error::HelpExt;
 use crate::ops::build::{self as ops, BuildOpts};
 use crate::shell::Shell;
 
-/// Build a reproducible package tarball (an OCP that is also a Python sdist)
+/// Build a reproducible package tarball (an OCP that is also a Python sdist) and a wheel
 ///
 /// Runs the same checks as `ocp check` and refuses to build while any error remains. Writes
 /// `dist/{name}-{version}.tar.gz` with PKG-INFO and the `ocp.json` manifest beside
-/// pyproject.toml. The same sources always give the same bytes: entries are sorted, owners
-/// and modes fixed, and every timestamp is `SOURCE_DATE_EPOCH` (or 2000-01-01). Version
+/// pyproject.toml, and `dist/{name}-{version}-py3-none-any.whl`, a pure-Python wheel that
+/// also carries `components/<component>/spec.yaml` at its root, so that `pip install` of the
+/// wheel puts the spec where Osiris 0.5.7 looks for it. The same sources always give the same
+/// bytes: entries are sorted, owners and modes fixed, and every timestamp is
+/// `SOURCE_DATE_EPOCH` (or 2000-01-01). Version
 /// control folders, caches, build output, virtual environments, `.env` files and everything
 /// `.gitignore` ignores are left out.
 #[derive(Debug, Args)]
@@ -29,11 +32,11 @@ pub struct BuildArgs {
     #[arg(long, value_name = "DIR", default_value = ".")]
     path: PathBuf,
 
-    /// Where to write the tarball [default: `dist` in the package directory]
+    /// Where to write the tarball and the wheel [default: `dist` in the package directory]
     #[arg(long, value_name = "DIR")]
     out_dir: Option<PathBuf>,
 
-    /// Print the paths the tarball would hold, and write nothing
+    /// Print the paths the tarball and the wheel would hold, and write nothing
     #[arg(long)]
     list: bool,
 
@@ -51,6 +54,30 @@ struct JsonBuild {
     size: Option<u64>,
     sha256: Option<String>,
     files: Vec<String>,
+    wheel: JsonWheel,
+}
+
+#[derive(Serialize)]
+struct JsonWheel {
+    file_name: String,
+    path: Option<String>,
+    size: Option<u64>,
+    sha256: Option<String>,
+    files: Vec<String>,
+}
+
+/// Path, size and checksum as the JSON report shows them, or nulls when nothing was written.
+fn written_fields(
+    written: Option<&(PathBuf, u64, crate::model::Checksum)>,
+) -> (Option<String>, Option<u64>, Option<String>) {
+    match written {
+        Some((path, size, checksum)) => (
+            Some(path.display().to_string()),
+            Some(*size),
+            Some(checksum.to_hex()),
+        ),
+        None => (None, None, None),
+    }
 }
 
 pub fn run(args: BuildArgs, shell: &mut Shell) -> anyhow::Result<ExitCode> {
@@ -68,13 +95,14 @@ pub fn run(args: BuildArgs, shell: &mut Shell) -> anyhow::Result<ExitCode> {
     let files = outcome.plan.archive_paths();
     match args.format {
         Format::Json => {
-            let (path, size, sha256) = match &outcome.written {
-                Some((path, size, checksum)) => (
-                    Some(path.display().to_string()),
-                    Some(*size),
-                    Some(checksum.to_hex()),
-                ),
-                None => (None, None, None),
+            let (path, size, sha256) = written_fields(outcome.written.as_ref());
+            let (wheel_path, wheel_size, wheel_sha256) = written_fields(outcome.wheel.as_ref());
+            let wheel = JsonWheel {
+                file_name: outcome.plan.wheel.file_name.clone(),
+                path: wheel_path,
+                size: wheel_size,
+                sha256: wheel_sha256,
+                files: outcome.plan.wheel.paths(),
             };
             let document = JsonBuild {
                 format_version: 1,
@@ -84,6 +112,7 @@ pub fn run(args: BuildArgs, shell: &mut Shell) -> anyhow::Result<ExitCode> {
                 size,
                 sha256,
                 files,
+                wheel,
             };
             shell.data(serde_json::to_string_pretty(&document)?)?;
         }
@@ -92,13 +121,20 @@ pub fn run(args: BuildArgs, shell: &mut Shell) -> anyhow::Result<ExitCode> {
                 for file in files {
                     shell.data(file)?;
                 }
+                for file in outcome.plan.wheel.paths() {
+                    shell.data(format!("{}/{file}", outcome.plan.wheel.file_name))?;
+                }
             }
             Some((path, size, checksum)) => {
-                shell.status(
-                    "Finished",
-                    format!("{} ({})", path.display(), human_size(*size)),
-                )?;
-                shell.data(format!("{}  {}", checksum, path.display()))?;
+                for (path, size, checksum) in std::iter::once((path, size, checksum))
+                    .chain(outcome.wheel.iter().map(|(p, s, c)| (p, s, c)))
+                {
+                    shell.status(
+                        "Finished",
+                        format!("{} ({})", path.display(), human_size(*size)),
+                    )?;
+                    shell.data(format!("{}  {}", checksum, path.display()))?;
+                }
             }
         },
     }

@@ -180,7 +180,7 @@ fn trusted_keys(home: &Path) -> anyhow::Result<Vec<crate::signing::PublicKey>> {
 }
 
 /// `uv` on PATH, if there is one.
-fn find_uv() -> Option<PathBuf> {
+pub(super) fn find_uv() -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
         .map(|dir| dir.join("uv"))

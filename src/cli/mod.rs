@@ -13,6 +13,7 @@ pub mod progress;
 mod publish;
 mod search;
 mod sign;
+mod test;
 mod verify;
 
 use std::process::ExitCode;
@@ -81,6 +82,7 @@ enum Command {
     Init(new::InitArgs),
     Check(check::CheckArgs),
     Build(build::BuildArgs),
+    Test(test::TestArgs),
     Key(key::KeyArgs),
     Sign(sign::SignArgs),
     Verify(verify::VerifyArgs),
@@ -155,6 +157,7 @@ fn run(command: Command, shell: &mut Shell) -> anyhow::Result<ExitCode> {
         Command::Tree(args) => install::run_tree(args, shell),
         Command::Update(args) => install::run_update(args, shell),
         Command::Lock(args) => install::run_lock(args, shell),
+        Command::Test(args) => test::run(args, shell),
     }
 }
 

@@ -117,10 +117,7 @@ fn finish(shell: &mut Shell, opts: NewOpts) -> anyhow::Result<ExitCode> {
         "template `{}`, license {}, Osiris {}",
         opts.package.template, opts.package.license, opts.package.osiris
     ))?;
-    shell.status(
-        "Next",
-        format!("{cd}ocp check && pip install -e \".[dev]\" && pytest"),
-    )?;
+    shell.status("Next", format!("{cd}ocp check && ocp test"))?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,4 +1,5 @@
-//! `ocp build`: check, refuse on errors, plan the archive, and write it atomically.
+//! `ocp build`: check, refuse on errors, plan the archive and the wheel, and write both
+//! atomically.
 
 use std::path::PathBuf;
 
@@ -25,8 +26,10 @@ pub struct BuildOpts {
 #[derive(Debug)]
 pub struct BuildOutcome {
     pub plan: BuildPlan,
-    /// Path, size and checksum; `None` with `list_only`.
+    /// The tarball's path, size and checksum; `None` with `list_only`.
     pub written: Option<(PathBuf, u64, Checksum)>,
+    /// The wheel's path, size and checksum; `None` with `list_only`.
+    pub wheel: Option<(PathBuf, u64, Checksum)>,
 }
 
 pub fn build(shell: &mut Shell, opts: &BuildOpts) -> anyhow::Result<BuildOutcome> {
@@ -37,6 +40,7 @@ pub fn build(shell: &mut Shell, opts: &BuildOpts) -> anyhow::Result<BuildOutcome
         return Ok(BuildOutcome {
             plan,
             written: None,
+            wheel: None,
         });
     }
     shell.status(
@@ -57,9 +61,12 @@ pub fn build(shell: &mut Shell, opts: &BuildOpts) -> anyhow::Result<BuildOutcome
     })?;
     let written = build::write(&plan, &out_dir, opts.mtime)
         .with_context(|| format!("failed to write the archive of {what}"))?;
+    let wheel = build::write_wheel(&plan, &out_dir, opts.mtime)
+        .with_context(|| format!("failed to write the wheel of {what}"))?;
     Ok(BuildOutcome {
         plan,
         written: Some(written),
+        wheel: Some(wheel),
     })
 }
 

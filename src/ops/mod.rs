@@ -14,4 +14,5 @@ pub mod registry;
 pub mod search;
 pub mod sign;
 pub mod site;
+pub mod test;
 pub mod verify;

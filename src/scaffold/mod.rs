@@ -3,6 +3,9 @@
 //! tests of one kind of component; `templates/licenses` the license texts. In paths,
 //! `__import__` becomes the import package and a leading `_` becomes `.` (so the repository's
 //! own git does not read the templates' `.gitignore`). In contents, `{{variable}}` is replaced.
+//! A template's `fragments/<name>.md` files are not written: each becomes the variable
+//! `{{<name>}}` (rendered first), so shared files such as the README can hold a part that
+//! differs per template.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -189,7 +192,8 @@ pub fn render(new: &NewPackage) -> Result<BTreeMap<String, String>, ScaffoldErro
         .get_file(format!("licenses/{}", new.license))
         .and_then(|file| file.contents_utf8())
         .ok_or_else(|| ScaffoldError::UnknownLicense(new.license.clone()))?;
-    let variables = variables(new);
+    let mut variables = variables(new);
+    fragments(new.template, &mut variables)?;
     let mut files = BTreeMap::new();
     for directory in ["common", new.template.name()] {
         let Some(root) = TEMPLATES.get_dir(directory) else {
@@ -202,6 +206,29 @@ pub fn render(new: &NewPackage) -> Result<BTreeMap<String, String>, ScaffoldErro
         substitute("LICENSE", license_text, &variables)?,
     );
     Ok(files)
+}
+
+/// The folder of a template whose files become variables instead of files.
+const FRAGMENTS: &str = "fragments";
+
+fn fragments(
+    template: Template,
+    variables: &mut BTreeMap<&'static str, String>,
+) -> Result<(), ScaffoldError> {
+    let Some(dir) = TEMPLATES.get_dir(format!("{}/{FRAGMENTS}", template.name())) else {
+        return Ok(());
+    };
+    let mut rendered = Vec::new();
+    for file in dir.files() {
+        let path = file.path().to_string_lossy().replace('\\', "/");
+        let Some(name) = file.path().file_stem().and_then(|stem| stem.to_str()) else {
+            continue;
+        };
+        let text = file.contents_utf8().unwrap_or_default();
+        rendered.push((name, substitute(&path, text, variables)?));
+    }
+    variables.extend(rendered);
+    Ok(())
 }
 
 fn collect(
@@ -220,6 +247,13 @@ fn collect(
         out.insert(target, substitute(&template_path, text, variables)?);
     }
     for child in dir.dirs() {
+        if child
+            .path()
+            .file_name()
+            .is_some_and(|name| name == FRAGMENTS)
+        {
+            continue;
+        }
         collect(child, prefix, variables, out)?;
     }
     Ok(())
@@ -353,6 +387,21 @@ fn variables(new: &NewPackage) -> BTreeMap<&'static str, String> {
     map.insert("primary_mode", new.template.primary_mode().to_owned());
     map.insert("readme_config", new.template.readme_config().to_owned());
     map.insert("year", new.year.to_string());
+    let family_env: String = new
+        .component
+        .family()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    map.insert("api_key_ref", format!("${{{family_env}_API_KEY}}"));
+    map.insert("password_ref", format!("${{{family_env}_PASSWORD}}"));
+    map.insert("family_env", family_env);
     map
 }
 

@@ -54,3 +54,17 @@ pub fn osiris_env(dir: &Path, seed: bool) -> PathBuf {
 pub fn run_python(python: &Path, code: &str, args: &[&str]) -> String {
     stdout(&run_ok(Command::new(python).arg("-c").arg(code).args(args)))
 }
+
+/// `PATH` with the folder of the tests' Python's `uv` executable first, for commands that
+/// look for `uv` on PATH (`ocp test`, `ocp install`).
+pub fn path_with_uv() -> std::ffi::OsString {
+    let output = run_ok(Command::new(python()).args([
+        "-c",
+        "import os, uv; print(os.path.dirname(uv.find_uv_bin()))",
+    ]));
+    let mut paths = vec![PathBuf::from(stdout(&output).trim())];
+    if let Some(inherited) = std::env::var_os("PATH") {
+        paths.extend(std::env::split_paths(&inherited));
+    }
+    std::env::join_paths(paths).expect("join PATH")
+}

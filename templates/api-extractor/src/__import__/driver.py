@@ -8,6 +8,8 @@ from typing import Any
 import pandas as pd
 import requests
 
+from . import connection as connections
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_PAGE_SIZE = 100
@@ -22,21 +24,31 @@ class {{class_name}}:
     The API is expected to answer `GET {base_url}/{resource}?limit=N` with either a list of
     records or an object holding the records under the resource name (or `data`) and an
     optional `next` URL for the following page.
+
+    The step's connection (from `osiris_connections.yaml`) provides `base_url`, unless the
+    step sets it, and `api_key`, which only ever comes from there: the compiler removes secrets
+    from step configs.
     """
 
     def __init__(self, session: requests.Session | None = None) -> None:
         self._session = session
 
     def run(self, *, step_id: str, config: dict, inputs: dict | None = None, ctx: Any = None) -> dict:
-        base_url = str(config["base_url"]).rstrip("/")
+        connection, problem = connections.resolve(config)
+        base_url = config.get("base_url") or connection.get("base_url")
+        if not base_url:
+            raise connections.missing(step_id, "base_url", problem)
+        api_key = connection.get("api_key")
         resource = str(config["resource"])
         page_size = int(config.get("page_size", DEFAULT_PAGE_SIZE))
         timeout = float(config.get("timeout", DEFAULT_TIMEOUT))
-        headers = {"Authorization": f"Bearer {config['api_key']}", "Accept": "application/json"}
+        headers = {"Accept": "application/json"}
+        if api_key:
+            headers["Authorization"] = f"Bearer {api_key}"
 
         session = self._session or requests.Session()
         records: list[dict] = []
-        url: str | None = f"{base_url}/{resource}"
+        url: str | None = f"{str(base_url).rstrip('/')}/{resource}"
         params: dict | None = {"limit": page_size}
         pages = 0
         while url:

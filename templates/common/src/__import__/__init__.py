@@ -14,7 +14,10 @@ __all__ = ["__version__", "load_spec"]
 def load_spec() -> dict[str, Any]:
     """Return the component specification in spec.yaml as a dict.
 
-    Osiris discovers this function through the `osiris.components` entry point.
+    This is the `osiris.components` entry point, for tools and Osiris releases that discover
+    components through entry points. Osiris 0.5.7 does not: it reads
+    `site-packages/components/{{component}}/spec.yaml`, which `ocp install` and the wheel
+    built by `ocp build` put there.
     """
     text = resources.files(__name__).joinpath("spec.yaml").read_text(encoding="utf-8")
     spec = yaml.safe_load(text)

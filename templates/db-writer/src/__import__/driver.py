@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timezone
 from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
 
+from . import connection as connections
+
 logger = logging.getLogger(__name__)
 
-MODES = ("append", "replace", "upsert")
+WRITE_MODES = ("append", "replace", "upsert")
 DEFAULT_BATCH_SIZE = 1000
 
 
 class {{class_name}}:
-    """Writes the DataFrame from the previous step to a {{family_title}} table."""
+    """Writes the DataFrame from the previous step to a {{family_title}} table.
+
+    The step's connection (from `osiris_connections.yaml`) provides `url`, unless the step
+    sets it, and `password`, which only ever comes from there. `config["mode"]` is the OML
+    step mode (`write`); how rows are written is `write_mode`.
+    """
 
     def __init__(self, engine: sa.engine.Engine | None = None) -> None:
         self._engine = engine
@@ -24,28 +32,45 @@ class {{class_name}}:
         df = _input_frame(step_id, inputs)
         table = str(config["table"])
         schema = config.get("schema")
-        mode = str(config.get("mode", "append"))
+        write_mode = str(config.get("write_mode") or "append")
         batch_size = int(config.get("batch_size", DEFAULT_BATCH_SIZE))
-        if mode not in MODES:
-            raise ValueError(f"step {step_id}: mode must be one of {', '.join(MODES)}, not {mode!r}")
+        if write_mode not in WRITE_MODES:
+            raise ValueError(f"step {step_id}: write_mode must be one of {', '.join(WRITE_MODES)}, not {write_mode!r}")
         primary_key = list(config.get("primary_key") or [])
-        if mode == "upsert" and not primary_key:
-            raise ValueError(f"step {step_id}: primary_key is required when mode is upsert")
+        if write_mode == "upsert" and not primary_key:
+            raise ValueError(f"step {step_id}: primary_key is required when write_mode is upsert")
         missing = [column for column in primary_key if column not in df.columns]
         if missing:
             raise ValueError(f"step {step_id}: primary_key columns missing from the input: {', '.join(missing)}")
 
-        engine = self._engine or _engine_from_config(config)
+        engine = self._engine or _engine_from_config(step_id, config)
         with engine.begin() as connection:
-            if mode == "upsert" and sa.inspect(connection).has_table(table, schema=schema):
+            if write_mode == "upsert" and sa.inspect(connection).has_table(table, schema=schema):
                 _delete_matching(connection, table, schema, df, primary_key, batch_size)
-            if_exists = "replace" if mode == "replace" else "append"
+            if_exists = "replace" if write_mode == "replace" else "append"
             df.to_sql(table, connection, schema=schema, if_exists=if_exists, index=False, chunksize=batch_size)
 
         if ctx is not None and hasattr(ctx, "log_metric"):
             ctx.log_metric("rows_written", len(df))
-        logger.info("step %s: wrote %d rows to %s (%s)", step_id, len(df), table, mode)
+        logger.info("step %s: wrote %d rows to %s (%s)", step_id, len(df), table, write_mode)
         return {}
+
+    def discover(self, *, config: dict, ctx: Any = None) -> dict:
+        """Lists the tables and their columns (`osiris components discover {{component}}`)."""
+        engine = self._engine or _engine_from_config("discover", config)
+        inspector = sa.inspect(engine)
+        schema = config.get("schema")
+        resources = []
+        for table in sorted(inspector.get_table_names(schema=schema)):
+            columns = inspector.get_columns(table, schema=schema)
+            resources.append(
+                {
+                    "name": table,
+                    "type": "table",
+                    "schema": {column["name"]: {"type": str(column["type"])} for column in columns},
+                }
+            )
+        return {"resources": resources, "discovered_at": datetime.now(timezone.utc).isoformat()}
 
 
 def _input_frame(step_id: str, inputs: dict | None) -> pd.DataFrame:
@@ -56,10 +81,14 @@ def _input_frame(step_id: str, inputs: dict | None) -> pd.DataFrame:
     raise ValueError(f"step {step_id}: expected a DataFrame under 'df' in inputs, got {sorted(inputs or {})}")
 
 
-def _engine_from_config(config: dict) -> sa.engine.Engine:
-    url = sa.engine.make_url(config["url"])
-    if config.get("password"):
-        url = url.set(password=config["password"])
+def _engine_from_config(step_id: str, config: dict) -> sa.engine.Engine:
+    connection, problem = connections.resolve(config)
+    url = config.get("url") or connection.get("url")
+    if not url:
+        raise connections.missing(step_id, "url", problem)
+    url = sa.engine.make_url(url)
+    if connection.get("password"):
+        url = url.set(password=connection["password"])
     return sa.create_engine(url)
 
 
