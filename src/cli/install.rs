@@ -11,8 +11,10 @@ use super::Format;
 use crate::activate;
 use crate::error::{HelpExt, helped};
 use crate::home;
+use crate::ops::environment;
 use crate::ops::install::{self as ops, InstallOpts, PythonDeps, Unlock};
 use crate::ops::registry::{self, Freshness};
+use crate::ops::uninstall::UninstallOpts;
 use crate::pyenv::PythonEnv;
 use crate::shell::Shell;
 
@@ -481,45 +483,26 @@ pub struct UninstallArgs {
 }
 
 pub fn run_uninstall(args: UninstallArgs, shell: &mut Shell) -> anyhow::Result<ExitCode> {
-    let env = args.env.resolve()?;
-    for name in &args.names {
-        if args.dry_run {
-            let receipts = activate::installed_receipts(&env)?;
-            let found = receipts.iter().find(|r| {
-                crate::model::normalize_name(&r.name) == crate::model::normalize_name(name)
-                    || r.components.iter().any(|c| c == name)
-            });
-            match found {
-                Some(receipt) => shell.status(
-                    "Would remove",
-                    format!("{} v{}", receipt.name, receipt.version),
-                )?,
-                None => {
-                    return Err(helped(
-                        format!(
-                            "`{name}` is not installed by ocp in `{}`",
-                            env.root.display()
-                        ),
-                        "see what is installed with `ocp list`",
-                    ));
-                }
-            }
-            continue;
-        }
-        let receipt = activate::deactivate(&env, name).map_err(|error| {
-            let help = match &error {
-                activate::ActivateError::NotOurs { .. } => "remove it with `pip uninstall`",
-                _ => "see what is installed with `ocp list`",
-            };
-            helped(error.to_string(), help)
-        })?;
-        shell.status("Removed", format!("{} v{}", receipt.name, receipt.version))?;
-        if ops::forget_in_lock(&args.lockfile, &receipt.name)? {
-            shell.status(
-                "Unlocked",
-                format!("{} in `{}`", receipt.name, args.lockfile.display()),
-            )?;
-        }
+    let opts = UninstallOpts {
+        env: args.env.resolve()?,
+        names: args.names,
+        dry_run: args.dry_run,
+        lockfile: args.lockfile,
+    };
+    let uninstalled = crate::ops::uninstall::uninstall(shell, &opts)?;
+    let verb = if opts.dry_run {
+        "Would remove"
+    } else {
+        "Removed"
+    };
+    for receipt in &uninstalled.removed {
+        shell.status(verb, format!("{} v{}", receipt.name, receipt.version))?;
+    }
+    for name in &uninstalled.unlocked {
+        shell.status(
+            "Unlocked",
+            format!("{name} in `{}`", opts.lockfile.display()),
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -547,7 +530,7 @@ struct JsonList {
 
 pub fn run_list(args: ListArgs, shell: &mut Shell) -> anyhow::Result<ExitCode> {
     let env = args.env.resolve()?;
-    let receipts = activate::installed_receipts(&env)?;
+    let receipts = environment::installed(shell, &env)?;
     match args.format {
         Format::Json => shell.data(serde_json::to_string_pretty(&JsonList {
             format_version: 1,
@@ -589,7 +572,7 @@ pub struct TreeArgs {
 
 pub fn run_tree(args: TreeArgs, shell: &mut Shell) -> anyhow::Result<ExitCode> {
     let env = args.env.resolve()?;
-    let receipts = activate::installed_receipts(&env)?;
+    let receipts = environment::installed(shell, &env)?;
     if receipts.is_empty() {
         shell.warn(format!(
             "ocp has installed nothing in `{}`",

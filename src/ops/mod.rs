@@ -4,6 +4,7 @@
 
 pub mod build;
 pub mod check;
+pub mod environment;
 pub mod index;
 pub mod install;
 pub mod key;
@@ -13,4 +14,5 @@ pub mod publish;
 pub mod registry;
 pub mod search;
 pub mod sign;
+pub mod uninstall;
 pub mod verify;
