@@ -54,3 +54,15 @@ pub fn osiris_env(dir: &Path, seed: bool) -> PathBuf {
 pub fn run_python(python: &Path, code: &str, args: &[&str]) -> String {
     stdout(&run_ok(Command::new(python).arg("-c").arg(code).args(args)))
 }
+
+/// The environment's `site-packages`, as its interpreter reports it.
+pub fn purelib(python: &Path) -> PathBuf {
+    PathBuf::from(
+        run_python(
+            python,
+            "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+            &[],
+        )
+        .trim(),
+    )
+}
