@@ -90,8 +90,13 @@ pub struct ResolveArgs {
 /// (read from the environment; nothing is run), checks every tarball's sha256 and its
 /// owner's signature before unpacking it into the store under `OCP_HOME`, and installs the
 /// packages so that Python, pip and Osiris find them. Their own Python requirements are
-/// installed with `uv` when it is on PATH, else with pip. If any step fails, the environment
-/// is left as it was.
+/// installed with `uv` when it is on PATH, else with pip, never changing a distribution that
+/// is already installed.
+///
+/// All packages, their Python requirements and the lock file change in one transaction: if
+/// any step fails, or ocp is killed at any moment, the environment and `ocp.lock` are exactly
+/// as before or exactly as after, and the next ocp command finishes or undoes what a killed
+/// one left. The environment is locked while ocp works in it; another ocp waits its turn.
 #[derive(Debug, Args)]
 #[command(
     after_help = "Examples:\n  ocp install shopify.extractor\n  ocp install shopify.extractor@^1.2 postgres-osiris==2.0.0 --env .venv\n  ocp install shopify.extractor --dry-run --format json"
@@ -461,6 +466,9 @@ pub fn run_lock(args: LockCommandArgs, shell: &mut Shell) -> anyhow::Result<Exit
 }
 
 /// Remove installed components
+///
+/// All the named packages leave the environment, and the lock file, in one transaction:
+/// either all of them or, when one cannot be removed, none.
 #[derive(Debug, Args)]
 #[command(
     after_help = "Examples:\n  ocp uninstall shopify.extractor\n  ocp uninstall shopify-osiris --env .venv"
@@ -508,6 +516,9 @@ pub fn run_uninstall(args: UninstallArgs, shell: &mut Shell) -> anyhow::Result<E
 }
 
 /// List the components ocp installed in an environment
+///
+/// Reads the environment under a shared lock, so it waits for an install in progress and
+/// never shows one half done.
 #[derive(Debug, Args)]
 #[command(
     after_help = "Examples:\n  ocp list\n  ocp list --env .venv --format json | jq '.packages[].components'"
