@@ -18,7 +18,7 @@ use python::{osiris_env, run_python, venv};
 use world::{World, keep};
 
 fn site_packages(env: &Path) -> PathBuf {
-    env.join("lib/python3.11/site-packages")
+    python::purelib(&env.join("bin/python"))
 }
 
 /// Every path under site-packages, to compare before and after.

@@ -121,6 +121,29 @@ fn locked_versions(lock: &Path) -> BTreeMap<String, String> {
     out
 }
 
+/// `ocp list --format json` of `env`, which must succeed: `name -> version`.
+fn list(world: &World, env: &Path) -> BTreeMap<String, String> {
+    let output = run_ok(
+        world
+            .sandbox
+            .ocp()
+            .args(["list", "--format", "json", "--env"])
+            .arg(env),
+    );
+    let list: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    list["packages"]
+        .as_array()
+        .expect("packages")
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().expect("name").to_owned(),
+                p["version"].as_str().expect("version").to_owned(),
+            )
+        })
+        .collect()
+}
+
 /// The entries of `dir` whose names contain `.ocp-txn-`: transaction folders, staged lock files.
 fn transaction_leftovers(dir: &Path) -> Vec<String> {
     fs::read_dir(dir)
@@ -202,13 +225,7 @@ fn installs_killed_at_random_moments_leave_one_consistent_state() {
         child.wait().expect("wait");
 
         let context = format!("kill {iteration} after {delay} ms (OCP_CRASH_SEED={seed})");
-        let listed = run_ok(
-            world
-                .sandbox
-                .ocp()
-                .args(["list", "--format", "json", "--env"])
-                .arg(&env),
-        );
+        let listed = list(&world, &env);
         assert!(transaction_leftovers(&site).is_empty(), "{context}");
         assert!(
             transaction_leftovers(&world.sandbox.work()).is_empty(),
@@ -220,18 +237,6 @@ fn installs_killed_at_random_moments_leave_one_consistent_state() {
             &[site.to_str().expect("utf-8")],
         ))
         .expect("the invariants print JSON");
-        let listed: serde_json::Value = serde_json::from_slice(&listed.stdout).expect("json");
-        let listed: BTreeMap<String, String> = listed["packages"]
-            .as_array()
-            .expect("packages")
-            .iter()
-            .map(|p| {
-                (
-                    p["name"].as_str().expect("name").to_owned(),
-                    p["version"].as_str().expect("version").to_owned(),
-                )
-            })
-            .collect();
         assert_eq!(
             listed, versions,
             "{context}: ocp list disagrees with Python"
@@ -356,15 +361,7 @@ fn four_installs_from_four_homes_and_a_reader_take_turns() {
         let reader = scope.spawn(|| {
             let mut seen = Vec::new();
             while !done.load(std::sync::atomic::Ordering::SeqCst) {
-                let output = run_ok(
-                    world
-                        .sandbox
-                        .ocp()
-                        .args(["list", "--format", "json", "--env"])
-                        .arg(&env),
-                );
-                let list: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
-                seen.push(list["packages"].as_array().expect("packages").len());
+                seen.push(list(&world, &env).len());
             }
             seen
         });
@@ -378,15 +375,7 @@ fn four_installs_from_four_homes_and_a_reader_take_turns() {
     // Each reader saw a whole number of installs, never fewer than before.
     assert!(!lists.is_empty());
     assert!(lists.windows(2).all(|pair| pair[0] <= pair[1]), "{lists:?}");
-    let output = run_ok(
-        world
-            .sandbox
-            .ocp()
-            .args(["list", "--format", "json", "--env"])
-            .arg(&env),
-    );
-    let list: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
-    assert_eq!(list["packages"].as_array().expect("packages").len(), 4);
+    assert_eq!(list(&world, &env).len(), 4);
     // They shared one project: each kept what the others had locked.
     let locked = locked_versions(&world.sandbox.work().join("ocp.lock"));
     assert_eq!(locked.len(), 4, "{locked:?}");

@@ -298,6 +298,27 @@ fn a_recovery_stopped_at_any_step_is_finished_by_the_next() {
     }
 }
 
+/// Why a transaction installing `a` 1.0.0 (and `other`, if given) is refused; the
+/// environment must be as it was afterwards.
+fn refusal(fixture: &Fixture, other: Option<StoredPackage>) -> String {
+    let before = fixture.snapshot();
+    let lock = ExclusiveLock::acquire(&fixture.env, || {}).expect("lock");
+    let mut txn = Transaction::begin(&fixture.env, &lock).expect("begin");
+    txn.install(
+        &fixture.package("a", "1.0.0", "X\n"),
+        &receipt("a", "1.0.0"),
+    )
+    .expect("install");
+    if let Some(other) = other {
+        txn.install(&other, &receipt("other", "1.0.0"))
+            .expect("install");
+    }
+    let error = txn.prepare(None).expect_err("refused").to_string();
+    drop(txn);
+    assert_eq!(fixture.snapshot(), before);
+    error
+}
+
 #[test]
 fn another_distributions_component_is_never_replaced() {
     let fixture = Fixture::new();
@@ -307,39 +328,20 @@ fn another_distributions_component_is_never_replaced() {
         "name: a.extractor\n",
     )
     .expect("write");
-    let before = fixture.snapshot();
-    let lock = ExclusiveLock::acquire(&fixture.env, || {}).expect("lock");
-    let mut txn = Transaction::begin(&fixture.env, &lock).expect("begin");
-    txn.install(
-        &fixture.package("a", "1.0.0", "X\n"),
-        &receipt("a", "1.0.0"),
-    )
-    .expect("install");
-    let error = txn.prepare(None).expect_err("taken").to_string();
+    let error = refusal(&fixture, None);
     assert!(
         error.contains("already provided by Osiris itself"),
         "{error}"
     );
-    drop(txn);
-    assert_eq!(fixture.snapshot(), before);
 }
 
 #[test]
 fn two_packages_of_one_transaction_cannot_place_one_file() {
     let fixture = Fixture::new();
-    let lock = ExclusiveLock::acquire(&fixture.env, || {}).expect("lock");
-    let mut txn = Transaction::begin(&fixture.env, &lock).expect("begin");
-    txn.install(
-        &fixture.package("a", "1.0.0", "X\n"),
-        &receipt("a", "1.0.0"),
-    )
-    .expect("install");
-    let mut copy = fixture.package("a", "1.0.0", "Y\n");
-    copy.manifest.name = "other-osiris".into();
-    copy.manifest.components[0].name = "other.extractor".into();
-    txn.install(&copy, &receipt("other", "1.0.0"))
-        .expect("install");
-    let error = txn.prepare(None).expect_err("taken").to_string();
+    let mut other = fixture.package("a", "1.0.0", "Y\n");
+    other.manifest.name = "other-osiris".into();
+    other.manifest.components[0].name = "other.extractor".into();
+    let error = refusal(&fixture, Some(other));
     assert!(
         error.contains(
             "`a_osiris/__init__.py` in site-packages already belongs to `a-osiris` 1.0.0"
@@ -353,21 +355,11 @@ fn a_file_another_installer_placed_is_never_replaced() {
     let fixture = Fixture::new();
     fs::create_dir_all(fixture.site().join("a_osiris")).expect("mkdir");
     fs::write(fixture.site().join("a_osiris/__init__.py"), "MINE\n").expect("write");
-    let before = fixture.snapshot();
-    let lock = ExclusiveLock::acquire(&fixture.env, || {}).expect("lock");
-    let mut txn = Transaction::begin(&fixture.env, &lock).expect("begin");
-    txn.install(
-        &fixture.package("a", "1.0.0", "X\n"),
-        &receipt("a", "1.0.0"),
-    )
-    .expect("install");
-    let error = txn.prepare(None).expect_err("taken").to_string();
+    let error = refusal(&fixture, None);
     assert!(
         error.contains("already belongs to another installer"),
         "{error}"
     );
-    drop(txn);
-    assert_eq!(fixture.snapshot(), before);
 }
 
 #[test]

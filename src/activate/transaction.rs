@@ -240,6 +240,19 @@ impl<'a> Transaction<'a> {
     /// Undoes everything the transaction did.
     pub fn rollback(mut self) -> Result<(), ActivateError> {
         self.finished = true;
+        self.undo()
+    }
+
+    /// Undoes after `error`, unless `error` is a test's simulated kill, and returns it.
+    fn abandon(&mut self, error: ActivateError) -> ActivateError {
+        self.finished = true;
+        if !error.is_simulated_kill() {
+            let _ = self.undo();
+        }
+        error
+    }
+
+    fn undo(&self) -> Result<(), ActivateError> {
         recovery::undo(
             self.env,
             &self.dir,
@@ -247,21 +260,6 @@ impl<'a> Transaction<'a> {
             self.state,
             &self.steps,
         )
-    }
-
-    /// Undoes after `error`, unless `error` is a test's simulated kill, and returns it.
-    fn abandon(&mut self, error: ActivateError) -> ActivateError {
-        self.finished = true;
-        if !error.is_simulated_kill() {
-            let _ = recovery::undo(
-                self.env,
-                &self.dir,
-                Some(&self.journal),
-                self.state,
-                &self.steps,
-            );
-        }
-        error
     }
 
     fn find(&self, normalized: &str) -> Option<Installed> {
@@ -320,13 +318,7 @@ impl<'a> Transaction<'a> {
 impl Drop for Transaction<'_> {
     fn drop(&mut self) {
         if !self.finished {
-            let _ = recovery::undo(
-                self.env,
-                &self.dir,
-                Some(&self.journal),
-                self.state,
-                &self.steps,
-            );
+            let _ = self.undo();
         }
     }
 }

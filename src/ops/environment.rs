@@ -3,7 +3,7 @@
 //! and reported, and readers (`ocp list`, `ocp tree`, `--dry-run`) read under the shared
 //! lock, so they never see a change half made.
 
-use crate::activate::{self, ExclusiveLock, Outcome, Receipt, Recovery, SharedLock};
+use crate::activate::{self, ActivateError, ExclusiveLock, Outcome, Receipt, Recovery, SharedLock};
 use crate::error::helped;
 use crate::pyenv::PythonEnv;
 use crate::shell::Shell;
@@ -23,12 +23,19 @@ pub fn lock_exclusive(shell: &mut Shell, env: &PythonEnv) -> anyhow::Result<Excl
         warn_unlocked(shell, env)?;
     }
     let recovered = activate::recover(env, &lock).map_err(|error| {
+        let help = match &error {
+            ActivateError::Journal { path, .. } => format!(
+                "move `{}` out of the environment, then reinstall the packages its `plan.json` names",
+                path.parent().unwrap_or(path).display()
+            ),
+            _ => "run the command again as a user who can write to the environment".to_owned(),
+        };
         helped(
             format!(
                 "failed to finish or undo what an interrupted ocp left in `{}`: {error}",
                 env.root.display()
             ),
-            "run the command again as a user who can write to the environment",
+            help,
         )
     })?;
     for recovery in &recovered {

@@ -85,7 +85,11 @@ pub fn uninstall(shell: &mut Shell, opts: &UninstallOpts) -> anyhow::Result<Unin
             .as_deref()
             .map(|bytes| (Path::new(&opts.lockfile), bytes)),
     )?;
-    txn.commit()?;
+    match txn.commit() {
+        // Committed: the packages are gone, and the next ocp command tidies up.
+        Err(error @ ActivateError::Unfinished(_)) => shell.warn(error)?,
+        other => other?,
+    }
     Ok(Uninstalled { removed, unlocked })
 }
 
