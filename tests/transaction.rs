@@ -2,7 +2,10 @@
 //! git index: installs killed with SIGKILL at random moments, a failing Python requirement,
 //! and several ocp processes (with different `OCP_HOME`s) on one environment at once.
 //!
-//! `OCP_CRASH_ITERATIONS` sets how many installs the crash test kills (default 30),
+//! The crash test kills half its installs at a random moment and half at a random moment
+//! after their transaction is prepared (while files move), and checks after each that the
+//! next command (`ocp list`) left one consistent state and said how it recovered.
+//! `OCP_CRASH_ITERATIONS` sets how many installs it kills (default 30),
 //! `OCP_CRASH_FILES` how many modules each of its packages has (default 300), and
 //! `OCP_CRASH_SEED` repeats a run's random delays.
 
@@ -123,6 +126,11 @@ fn locked_versions(lock: &Path) -> BTreeMap<String, String> {
 
 /// `ocp list --format json` of `env`, which must succeed: `name -> version`.
 fn list(world: &World, env: &Path) -> BTreeMap<String, String> {
+    list_reporting(world, env).0
+}
+
+/// `ocp list --format json` of `env`: `name -> version`, and what it said on stderr.
+fn list_reporting(world: &World, env: &Path) -> (BTreeMap<String, String>, String) {
     let output = run_ok(
         world
             .sandbox
@@ -131,7 +139,7 @@ fn list(world: &World, env: &Path) -> BTreeMap<String, String> {
             .arg(env),
     );
     let list: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
-    list["packages"]
+    let packages = list["packages"]
         .as_array()
         .expect("packages")
         .iter()
@@ -141,7 +149,8 @@ fn list(world: &World, env: &Path) -> BTreeMap<String, String> {
                 p["version"].as_str().expect("version").to_owned(),
             )
         })
-        .collect()
+        .collect();
+    (packages, stderr(&output))
 }
 
 /// The entries of `dir` whose names contain `.ocp-txn-`: transaction folders, staged lock files.
@@ -152,6 +161,16 @@ fn transaction_leftovers(dir: &Path) -> Vec<String> {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|name| name.contains(".ocp-txn-"))
         .collect()
+}
+
+/// True once a transaction in `site` has written its journal's state.
+fn prepared(site: &Path) -> bool {
+    fs::read_dir(site).is_ok_and(|entries| {
+        entries.flatten().any(|e| {
+            e.file_name().to_string_lossy().starts_with(".ocp-txn-")
+                && e.path().join("state").exists()
+        })
+    })
 }
 
 /// A small xorshift generator: the delays need no more, and a seed repeats a run.
@@ -215,17 +234,40 @@ fn installs_killed_at_random_moments_leave_one_consistent_state() {
         }
     }
     let mut random = Random(seed);
-    let mut reached = 0;
+    let (mut reached, mut recovered) = (0, 0);
     for iteration in 0..iterations {
         let target = if iteration % 2 == 0 { "2.0.0" } else { "1.0.0" };
         let mut child = install(target);
-        let delay = random.below(longest.as_millis() as u64 * 11 / 10);
+        // Half the kills come at any moment of the install; the other half once its
+        // transaction is prepared, while files move.
+        let targeted = iteration % 4 >= 2;
+        let started_at = Instant::now();
+        if targeted {
+            while !prepared(&site)
+                && child.try_wait().expect("poll").is_none()
+                && started_at.elapsed() < longest * 2
+            {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+        let delay = if targeted {
+            random.below(200)
+        } else {
+            random.below(longest.as_millis() as u64 * 11 / 10)
+        };
         std::thread::sleep(Duration::from_millis(delay));
         let _ = child.kill();
         child.wait().expect("wait");
 
-        let context = format!("kill {iteration} after {delay} ms (OCP_CRASH_SEED={seed})");
-        let listed = list(&world, &env);
+        let context = format!(
+            "kill {iteration} {delay} ms after {} (OCP_CRASH_SEED={seed})",
+            if targeted {
+                "the transaction was prepared"
+            } else {
+                "the start"
+            }
+        );
+        let (listed, said) = list_reporting(&world, &env);
         assert!(transaction_leftovers(&site).is_empty(), "{context}");
         assert!(
             transaction_leftovers(&world.sandbox.work()).is_empty(),
@@ -262,9 +304,20 @@ fn installs_killed_at_random_moments_leave_one_consistent_state() {
         if distinct[0] == target {
             reached += 1;
         }
+        // When `ocp list` had to recover, it says which way, and that is the way it went.
+        if said.contains("Recovered") {
+            recovered += 1;
+            let expected = if said.contains("rolled back an interrupted change") {
+                distinct[0] != target
+            } else {
+                said.contains("completed an interrupted change") && distinct[0] == target
+            };
+            assert!(expected, "{context}: {said}\n{versions:?}");
+            assert!(said.contains("app-osiris"), "{context}: {said}");
+        }
     }
     eprintln!(
-        "crash test: {reached} of {iterations} killed installs had committed, {} were rolled back; {:.1} s",
+        "crash test: {reached} of {iterations} killed installs had committed, {} were rolled back, {recovered} recovered by `ocp list`; {:.1} s",
         iterations - reached,
         started.elapsed().as_secs_f64()
     );
