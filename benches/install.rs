@@ -110,6 +110,8 @@ fn time_runs(
 
 fn main() {
     let temp = tempfile::tempdir().expect("tempdir");
+    // Installs write `ocp.lock` in the current directory: keep it out of the repository.
+    std::env::set_current_dir(temp.path()).expect("enter the temporary directory");
     let home = temp.path().join("home");
     let work = temp.path().join("work");
     std::fs::create_dir_all(&work).expect("mkdir");

@@ -10,6 +10,8 @@
 //!   the [`shell::Shell`], and maps errors to exit codes. Nothing else knows about clap.
 //! - [`ops`]: one function per user-facing operation (`new`, `check`, `build`). Orchestrates
 //!   domain modules and reports status lines through the shell it is given.
+//!   Long operations are pipelines of named stages (`ops::install`: request, resolution,
+//!   plan, fetch and verify, stage, commit, report), so `--dry-run` stops after the plan.
 //! - domain modules, which never print and never know the CLI:
 //!   - [`package`]: reads a package directory (pyproject.toml, spec.yaml, Python sources)
 //!     into located models, so every finding can point at `file:line:column`;
@@ -33,8 +35,10 @@
 //!   - [`pyenv`]: Python environments read from disk (site-packages, Python and Osiris
 //!     versions), without starting Python;
 //!   - [`store`]: the read-only plugin store under `OCP_HOME/store/v1` and the safe unpacker;
-//!   - [`activate`]: installing a stored package into an environment (modules, dist-info,
-//!     RECORD, component specs) as a journaled transaction, and removing it;
+//!   - [`activate`]: installing stored packages into an environment (modules, dist-info,
+//!     RECORD, component specs) and removing them, as one journaled transaction per
+//!     command, under the environment lock (shared for readers, exclusive for writers),
+//!     with the recovery of a transaction a killed process left;
 //!   - [`fetch`]: downloads of tarballs into the cache keyed by sha256 (several at once,
 //!     with retries, checked before they enter the cache), or from the cache alone offline.
 //!   - [`site`]: the component directory, a static site made from an index (catalog of

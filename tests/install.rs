@@ -7,132 +7,18 @@ mod common;
 mod common_http;
 #[path = "common/python.rs"]
 mod python;
+#[path = "common/world.rs"]
+mod world;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
-use common::{Sandbox, run, run_ok, stderr, stdout};
+use common::{run, run_ok, stderr, stdout};
 use python::{osiris_env, run_python, venv};
-
-/// A sandbox with a signing key and packages published to its default local index.
-struct World {
-    sandbox: Sandbox,
-    key: PathBuf,
-}
-
-impl World {
-    fn new() -> World {
-        let sandbox = Sandbox::new();
-        let key = sandbox.dir.path().join("me.key");
-        run_ok(
-            sandbox
-                .ocp()
-                .args(["key", "generate", "--no-password", "--output"])
-                .arg(&key),
-        );
-        World { sandbox, key }
-    }
-
-    /// Publishes `component` at `version`; `edit` may change pyproject.toml first.
-    fn publish(&self, component: &str, version: &str, edit: impl Fn(&str) -> String) -> PathBuf {
-        let family = component.split('.').next().expect("family");
-        let root = self.sandbox.work().join(format!("{family}-{version}"));
-        run_ok(
-            self.sandbox
-                .ocp()
-                .args(["new", component, "--author", "Jane Doe", "--path"])
-                .arg(&root),
-        );
-        let import = format!("{}_osiris", family.replace('-', "_"));
-        for (file, from, to) in [
-            (
-                "pyproject.toml".to_owned(),
-                "version = \"0.1.0\"".to_owned(),
-                format!("version = \"{version}\""),
-            ),
-            (
-                format!("src/{import}/spec.yaml"),
-                "version: 0.1.0".to_owned(),
-                format!("version: {version}"),
-            ),
-            (
-                format!("src/{import}/__init__.py"),
-                "__version__ = \"0.1.0\"".to_owned(),
-                format!("__version__ = \"{version}\""),
-            ),
-        ] {
-            let path = root.join(file);
-            let text = fs::read_to_string(&path).expect("read");
-            fs::write(&path, text.replacen(&from, &to, 1)).expect("write");
-        }
-        for file in [
-            "pyproject.toml".to_owned(),
-            format!("src/{import}/spec.yaml"),
-        ] {
-            let path = root.join(file);
-            let text = fs::read_to_string(&path).expect("read");
-            fs::write(&path, edit(&text)).expect("write");
-        }
-        let output = run(self
-            .sandbox
-            .ocp()
-            .args(["publish", "--path"])
-            .arg(&root)
-            .arg("--key")
-            .arg(&self.key));
-        assert!(output.status.success(), "{}", stderr(&output));
-        root
-    }
-
-    /// Someone with write access to the default index changes it: clone, `edit`, commit, push.
-    fn tamper_index(&self, name: &str, edit: impl FnOnce(&Path)) {
-        let checkout = self.sandbox.dir.path().join(name);
-        let bare = self.sandbox.home().join("index/default.git");
-        run_ok(
-            std::process::Command::new("git")
-                .args(["clone", "--quiet"])
-                .arg(&bare)
-                .arg(&checkout),
-        );
-        edit(&checkout);
-        for args in [
-            &[
-                "-c",
-                "user.name=x",
-                "-c",
-                "user.email=x@x",
-                "commit",
-                "-qam",
-                name,
-            ][..],
-            &["push", "-q"][..],
-        ] {
-            run_ok(
-                std::process::Command::new("git")
-                    .arg("-C")
-                    .arg(&checkout)
-                    .args(args),
-            );
-        }
-    }
-
-    fn install(&self, env: &Path, args: &[&str]) -> Output {
-        run(self
-            .sandbox
-            .ocp()
-            .args(["install", "--env"])
-            .arg(env)
-            .args(args))
-    }
-}
-
-fn keep(text: &str) -> String {
-    text.to_owned()
-}
+use world::{World, keep};
 
 fn site_packages(env: &Path) -> PathBuf {
-    env.join("lib/python3.11/site-packages")
+    python::purelib(&env.join("bin/python"))
 }
 
 /// Every path under site-packages, to compare before and after.

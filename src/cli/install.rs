@@ -11,8 +11,10 @@ use super::Format;
 use crate::activate;
 use crate::error::{HelpExt, helped};
 use crate::home;
+use crate::ops::environment;
 use crate::ops::install::{self as ops, InstallOpts, PythonDeps, Unlock};
 use crate::ops::registry::{self, Freshness};
+use crate::ops::uninstall::UninstallOpts;
 use crate::pyenv::PythonEnv;
 use crate::shell::Shell;
 
@@ -88,8 +90,13 @@ pub struct ResolveArgs {
 /// (read from the environment; nothing is run), checks every tarball's sha256 and its
 /// owner's signature before unpacking it into the store under `OCP_HOME`, and installs the
 /// packages so that Python, pip and Osiris find them. Their own Python requirements are
-/// installed with `uv` when it is on PATH, else with pip. If any step fails, the environment
-/// is left as it was.
+/// installed with `uv` when it is on PATH, else with pip, never changing a distribution that
+/// is already installed.
+///
+/// All packages, their Python requirements and the lock file change in one transaction: if
+/// any step fails, or ocp is killed at any moment, the environment and `ocp.lock` are exactly
+/// as before or exactly as after, and the next ocp command finishes or undoes what a killed
+/// one left. The environment is locked while ocp works in it; another ocp waits its turn.
 #[derive(Debug, Args)]
 #[command(
     after_help = "Examples:\n  ocp install shopify.extractor\n  ocp install shopify.extractor@^1.2 postgres-osiris==2.0.0 --env .venv\n  ocp install shopify.extractor --dry-run --format json"
@@ -459,6 +466,9 @@ pub fn run_lock(args: LockCommandArgs, shell: &mut Shell) -> anyhow::Result<Exit
 }
 
 /// Remove installed components
+///
+/// All the named packages leave the environment, and the lock file, in one transaction:
+/// either all of them or, when one cannot be removed, none.
 #[derive(Debug, Args)]
 #[command(
     after_help = "Examples:\n  ocp uninstall shopify.extractor\n  ocp uninstall shopify-osiris --env .venv"
@@ -481,50 +491,34 @@ pub struct UninstallArgs {
 }
 
 pub fn run_uninstall(args: UninstallArgs, shell: &mut Shell) -> anyhow::Result<ExitCode> {
-    let env = args.env.resolve()?;
-    for name in &args.names {
-        if args.dry_run {
-            let receipts = activate::installed_receipts(&env)?;
-            let found = receipts.iter().find(|r| {
-                crate::model::normalize_name(&r.name) == crate::model::normalize_name(name)
-                    || r.components.iter().any(|c| c == name)
-            });
-            match found {
-                Some(receipt) => shell.status(
-                    "Would remove",
-                    format!("{} v{}", receipt.name, receipt.version),
-                )?,
-                None => {
-                    return Err(helped(
-                        format!(
-                            "`{name}` is not installed by ocp in `{}`",
-                            env.root.display()
-                        ),
-                        "see what is installed with `ocp list`",
-                    ));
-                }
-            }
-            continue;
-        }
-        let receipt = activate::deactivate(&env, name).map_err(|error| {
-            let help = match &error {
-                activate::ActivateError::NotOurs { .. } => "remove it with `pip uninstall`",
-                _ => "see what is installed with `ocp list`",
-            };
-            helped(error.to_string(), help)
-        })?;
-        shell.status("Removed", format!("{} v{}", receipt.name, receipt.version))?;
-        if ops::forget_in_lock(&args.lockfile, &receipt.name)? {
-            shell.status(
-                "Unlocked",
-                format!("{} in `{}`", receipt.name, args.lockfile.display()),
-            )?;
-        }
+    let opts = UninstallOpts {
+        env: args.env.resolve()?,
+        names: args.names,
+        dry_run: args.dry_run,
+        lockfile: args.lockfile,
+    };
+    let uninstalled = crate::ops::uninstall::uninstall(shell, &opts)?;
+    let verb = if opts.dry_run {
+        "Would remove"
+    } else {
+        "Removed"
+    };
+    for receipt in &uninstalled.removed {
+        shell.status(verb, format!("{} v{}", receipt.name, receipt.version))?;
+    }
+    for name in &uninstalled.unlocked {
+        shell.status(
+            "Unlocked",
+            format!("{name} in `{}`", opts.lockfile.display()),
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
 /// List the components ocp installed in an environment
+///
+/// Reads the environment under a shared lock, so it waits for an install in progress and
+/// never shows one half done.
 #[derive(Debug, Args)]
 #[command(
     after_help = "Examples:\n  ocp list\n  ocp list --env .venv --format json | jq '.packages[].components'"
@@ -547,7 +541,7 @@ struct JsonList {
 
 pub fn run_list(args: ListArgs, shell: &mut Shell) -> anyhow::Result<ExitCode> {
     let env = args.env.resolve()?;
-    let receipts = activate::installed_receipts(&env)?;
+    let receipts = environment::installed(shell, &env)?;
     match args.format {
         Format::Json => shell.data(serde_json::to_string_pretty(&JsonList {
             format_version: 1,
@@ -589,7 +583,7 @@ pub struct TreeArgs {
 
 pub fn run_tree(args: TreeArgs, shell: &mut Shell) -> anyhow::Result<ExitCode> {
     let env = args.env.resolve()?;
-    let receipts = activate::installed_receipts(&env)?;
+    let receipts = environment::installed(shell, &env)?;
     if receipts.is_empty() {
         shell.warn(format!(
             "ocp has installed nothing in `{}`",

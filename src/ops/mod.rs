@@ -4,6 +4,7 @@
 
 pub mod build;
 pub mod check;
+pub mod environment;
 pub mod index;
 pub mod install;
 pub mod key;
@@ -15,4 +16,5 @@ pub mod search;
 pub mod sign;
 pub mod site;
 pub mod test;
+pub mod uninstall;
 pub mod verify;

@@ -68,3 +68,15 @@ pub fn path_with_uv() -> std::ffi::OsString {
     }
     std::env::join_paths(paths).expect("join PATH")
 }
+
+/// The environment's `site-packages`, as its interpreter reports it.
+pub fn purelib(python: &Path) -> PathBuf {
+    PathBuf::from(
+        run_python(
+            python,
+            "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+            &[],
+        )
+        .trim(),
+    )
+}

@@ -1,0 +1,145 @@
+//! The packages' own Python requirements (`pyyaml>=6.0`), installed inside the commit's
+//! transaction, after the packages are staged and before anything moves into place.
+//!
+//! - Requirements that installed distributions already satisfy are not handed to any
+//!   installer (most OCPs need only what Osiris brings).
+//! - The rest go to uv (or pip) with every installed distribution pinned as a constraint, so
+//!   the installer can add distributions but never replace or remove one: an undo then only
+//!   has to uninstall what is new ([`Transaction::python_started`]).
+//! - The child gets a handle on the environment lock as its standard input, so that if ocp
+//!   is killed while uv runs, the next ocp waits for uv to finish before it undoes anything.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::str::FromStr;
+
+use anyhow::Context;
+
+use super::PythonDeps;
+use crate::activate::{ExclusiveLock, Transaction};
+use crate::error::helped;
+use crate::model::normalize_name;
+use crate::pyenv::PythonEnv;
+use crate::shell::Shell;
+
+/// Installs `requirements` into `env` as part of `txn`.
+pub fn install_python_requirements(
+    shell: &mut Shell,
+    env: &PythonEnv,
+    lock: &ExclusiveLock,
+    txn: &mut Transaction<'_>,
+    how: &PythonDeps,
+    requirements: &[String],
+) -> anyhow::Result<()> {
+    let requirements = match how {
+        PythonDeps::Skip => return Ok(()),
+        _ => unsatisfied(env, requirements)?,
+    };
+    if requirements.is_empty() {
+        return Ok(());
+    }
+    let constraints = pins(env)?;
+    let mut command = match how {
+        PythonDeps::Skip => return Ok(()),
+        PythonDeps::Uv(uv) => {
+            let mut command = Command::new(uv);
+            command
+                .args(["pip", "install", "--quiet", "--python"])
+                .arg(&env.python);
+            command
+        }
+        PythonDeps::Pip => {
+            let mut command = Command::new(&env.python);
+            command.args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--no-input",
+            ]);
+            command
+        }
+    };
+    command.arg("--constraint").arg(constraints.path());
+    command.args(&requirements);
+    if let Some(handle) = lock.child_handle()? {
+        command.stdin(Stdio::from(handle));
+    }
+    shell.status(
+        "Installing",
+        format!("Python requirements: {}", requirements.join(", ")),
+    )?;
+    txn.python_started()?;
+    let output = command
+        .output()
+        .with_context(|| format!("failed to run `{:?}`", command.get_program()))?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        return Err(helped(
+            format!(
+                "installing the Python requirements failed, so the install was rolled back:\n{}",
+                stderr.trim()
+            ),
+            "fix the requirement or the network and try again, or pass `--no-python-deps` to install them yourself; ocp never changes a distribution that is already installed, so a requirement that needs another version of one needs you to change it first",
+        ));
+    }
+    txn.python_finished()?;
+    Ok(())
+}
+
+/// The requirements that no installed distribution satisfies. Requirements with markers,
+/// extras or URLs are always handed to the installer, which knows best.
+fn unsatisfied(env: &PythonEnv, requirements: &[String]) -> anyhow::Result<Vec<String>> {
+    let installed = env.installed()?;
+    let satisfied = |text: &str| {
+        let Ok(requirement) = pep508_rs::Requirement::<pep508_rs::VerbatimUrl>::from_str(text)
+        else {
+            return false;
+        };
+        if !requirement.marker.is_true() || !requirement.extras.is_empty() {
+            return false;
+        }
+        let name = normalize_name(requirement.name.as_ref());
+        let Some(version) = installed
+            .iter()
+            .find(|i| normalize_name(&i.name) == name)
+            .and_then(|i| pep440_rs::Version::from_str(&i.version).ok())
+        else {
+            return false;
+        };
+        match &requirement.version_or_url {
+            None => true,
+            Some(pep508_rs::VersionOrUrl::VersionSpecifier(specifiers)) => {
+                specifiers.contains(&version)
+            }
+            Some(pep508_rs::VersionOrUrl::Url(_)) => false,
+        }
+    };
+    let mut out: Vec<String> = requirements
+        .iter()
+        .filter(|text| !satisfied(text))
+        .cloned()
+        .collect();
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// A constraints file pinning every installed distribution to its version.
+fn pins(env: &PythonEnv) -> anyhow::Result<tempfile::NamedTempFile> {
+    let mut file = tempfile::Builder::new()
+        .prefix("ocp-constraints-")
+        .suffix(".txt")
+        .tempfile()
+        .context("failed to create a temporary constraints file")?;
+    for installed in env.installed()? {
+        let pin = format!("{}=={}", normalize_name(&installed.name), installed.version);
+        if pep508_rs::Requirement::<pep508_rs::VerbatimUrl>::from_str(&pin).is_ok() {
+            writeln!(file, "{pin}").context("failed to write the constraints file")?;
+        }
+    }
+    file.flush()
+        .context("failed to write the constraints file")?;
+    Ok(file)
+}
