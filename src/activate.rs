@@ -14,13 +14,11 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use base64::Engine;
-use sha2::{Digest, Sha256};
-
-use crate::build::Manifest;
 use crate::check::ENTRY_POINT_GROUP;
+use crate::intake::CheckedManifest;
 use crate::model::normalize_name;
 use crate::pyenv::{EnvError, PythonEnv};
+use crate::record::RecordRow;
 use crate::store::StoredPackage;
 
 const TXN_PREFIX: &str = ".ocp-txn-";
@@ -37,10 +35,10 @@ pub enum ActivateError {
     NotOurs { name: String, installer: String },
     #[error("`{name}` is not installed in `{env}`")]
     NotInstalled { name: String, env: PathBuf },
-    #[error(
-        "the stored package has no importable code (no `src/` and no module named by its entry points)"
-    )]
-    NoCode,
+    #[error("refusing to install it: {0}")]
+    Refused(#[from] crate::intake::PlacementError),
+    #[error(transparent)]
+    Record(#[from] crate::record::RecordError),
     #[error("failed to {action} `{path}`")]
     Io {
         action: &'static str,
@@ -112,7 +110,8 @@ pub fn activate(
     recover(env)?;
     let site = &env.site_packages;
     let manifest = &package.manifest;
-    let old = env.find(&manifest.name)?;
+    crate::intake::placement::check_environment(env, manifest)?;
+    let old = env.find(manifest.name.as_str())?;
     let old_paths: BTreeSet<String> = match &old {
         Some(installed) => record_paths(&installed.dist_info)?.into_iter().collect(),
         None => BTreeSet::new(),
@@ -125,22 +124,20 @@ pub fn activate(
         .map_err(io("create a folder in", site))?
         .keep();
     let staged = txn.join("new");
-    let mut files = code_files(&package.dir, manifest)?;
-    for component in &manifest.components {
-        files.push((
-            package.dir.join(&component.spec),
-            format!("components/{}/spec.yaml", component.name),
-        ));
-    }
-    let dist_info = dist_info_name(&manifest.name, &manifest.version);
+    let files: Vec<(PathBuf, String)> = manifest
+        .installed_files()
+        .into_iter()
+        .map(|(path, site)| (path.under(&package.dir), site))
+        .collect();
+    let dist_info = dist_info_name(manifest.name.as_str(), &manifest.version.to_string());
     let mut record = Vec::new();
     for (source, relative) in &files {
         let target = staged.join(relative);
         place(source, &target)?;
-        record.push(record_line(
+        record.push(RecordRow::of(
             relative,
             &fs::read(&target).map_err(io("read", &target))?,
-        ));
+        )?);
     }
     let metadata = fs::read(package.dir.join("PKG-INFO"))
         .map_err(io("read", &package.dir.join("PKG-INFO")))?;
@@ -163,12 +160,12 @@ pub fn activate(
         let relative = format!("{dist_info}/{file}");
         let target = staged.join(&relative);
         write_new(&target, bytes)?;
-        record.push(record_line(&relative, bytes));
+        record.push(RecordRow::of(&relative, bytes)?);
     }
-    record.push(format!("{dist_info}/RECORD,,"));
+    record.push(RecordRow::unhashed(&format!("{dist_info}/RECORD"))?);
     write_new(
         &staged.join(&dist_info).join("RECORD"),
-        (record.join("\n") + "\n").as_bytes(),
+        &crate::record::to_bytes(&record),
     )?;
     let new_paths: Vec<String> = files
         .iter()
@@ -402,10 +399,10 @@ fn undo(site: &Path, txn: &Path) -> Result<(), ActivateError> {
 
 fn check_components(
     env: &PythonEnv,
-    manifest: &Manifest,
+    manifest: &CheckedManifest,
     own: &BTreeSet<String>,
 ) -> Result<(), ActivateError> {
-    let own_name = normalize_name(&manifest.name);
+    let own_name = manifest.name.normalized();
     // Every other distribution's entry points, read once for all components.
     let mut declared: Vec<(String, String)> = Vec::new();
     for installed in env.installed()? {
@@ -422,16 +419,16 @@ fn check_components(
             let owner = owner_of(env, &spec)?
                 .unwrap_or_else(|| "Osiris itself (a built-in component)".to_owned());
             return Err(ActivateError::ComponentTaken {
-                component: component.name.clone(),
+                component: component.name.to_string(),
                 owner,
             });
         }
         if let Some((owner, _)) = declared
             .iter()
-            .find(|(_, text)| declares(text, &component.name))
+            .find(|(_, text)| declares(text, component.name.as_str()))
         {
             return Err(ActivateError::ComponentTaken {
-                component: component.name.clone(),
+                component: component.name.to_string(),
                 owner: owner.clone(),
             });
         }
@@ -464,7 +461,7 @@ fn declares(text: &str, component: &str) -> bool {
     false
 }
 
-fn entry_points(manifest: &Manifest) -> String {
+fn entry_points(manifest: &CheckedManifest) -> String {
     let mut text = format!("[{ENTRY_POINT_GROUP}]\n");
     for component in &manifest.components {
         text.push_str(&format!("{} = {}\n", component.name, component.entry_point));
@@ -474,95 +471,7 @@ fn entry_points(manifest: &Manifest) -> String {
 
 /// The paths listed in a dist-info's RECORD, relative to site-packages.
 fn record_paths(dist_info: &Path) -> Result<Vec<String>, ActivateError> {
-    let record = dist_info.join("RECORD");
-    let text = match fs::read_to_string(&record) {
-        Ok(text) => text,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(source) => {
-            return Err(ActivateError::Io {
-                action: "read",
-                path: record,
-                source,
-            });
-        }
-    };
-    Ok(text
-        .lines()
-        .filter_map(|line| {
-            // Paths with commas are quoted in RECORD's CSV.
-            let path = if let Some(rest) = line.strip_prefix('"') {
-                rest.split('"').next()?
-            } else {
-                line.split(',').next()?
-            };
-            (!path.is_empty() && !path.starts_with('/') && !path.split('/').any(|p| p == ".."))
-                .then(|| path.to_owned())
-        })
-        .collect())
-}
-
-fn record_line(relative: &str, bytes: &[u8]) -> String {
-    let digest = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(bytes));
-    let path = if relative.contains(',') {
-        format!("\"{relative}\"")
-    } else {
-        relative.to_owned()
-    };
-    format!("{path},sha256={digest},{}", bytes.len())
-}
-
-/// The importable files of a stored package: (source path, path relative to site-packages).
-fn code_files(dir: &Path, manifest: &Manifest) -> Result<Vec<(PathBuf, String)>, ActivateError> {
-    let roots: Vec<PathBuf> = if dir.join("src").is_dir() {
-        vec![dir.join("src")]
-    } else {
-        vec![dir.to_path_buf()]
-    };
-    let tops: BTreeSet<String> = manifest
-        .components
-        .iter()
-        .filter_map(|c| c.entry_point.split([':', '.']).next().map(str::to_owned))
-        .collect();
-    let mut out = Vec::new();
-    for root in roots {
-        let mut stack = vec![root.clone()];
-        while let Some(current) = stack.pop() {
-            for entry in fs::read_dir(&current)
-                .map_err(io("read", &current))?
-                .flatten()
-            {
-                let path = entry.path();
-                let Ok(relative) = path.strip_prefix(&root) else {
-                    continue;
-                };
-                let relative = relative.to_string_lossy().replace('\\', "/");
-                let top = relative
-                    .split('/')
-                    .next()
-                    .unwrap_or_default()
-                    .trim_end_matches(".py");
-                if root == dir && !tops.contains(top) {
-                    continue; // flat layout: only the modules the entry points name
-                }
-                if relative.contains("__pycache__")
-                    || relative.ends_with(".pyc")
-                    || relative.ends_with(".egg-info")
-                {
-                    continue;
-                }
-                if path.is_dir() {
-                    stack.push(path);
-                } else {
-                    out.push((path, relative));
-                }
-            }
-        }
-    }
-    if out.is_empty() {
-        return Err(ActivateError::NoCode);
-    }
-    out.sort_by(|a, b| a.1.cmp(&b.1));
-    Ok(out)
+    crate::record::paths(dist_info).map_err(io("read", &dist_info.join("RECORD")))
 }
 
 /// A new file at `target` with the contents of `source`: a hard link into the store when the
@@ -678,14 +587,21 @@ mod tests {
             python_dependencies: Vec::new(),
             osiris: String::new(),
             python: String::new(),
-            files: Default::default(),
+            files: [
+                "PKG-INFO",
+                "src/demo_osiris/__init__.py",
+                "src/demo_osiris/spec.yaml",
+            ]
+            .into_iter()
+            .map(|path| (path.to_owned(), "0".repeat(64)))
+            .collect(),
         };
         (
             dir,
             env,
             StoredPackage {
                 dir: stored,
-                manifest,
+                manifest: CheckedManifest::parse(&manifest).expect("valid manifest"),
             },
         )
     }
@@ -785,15 +701,6 @@ mod tests {
             "{error}"
         );
         assert!(!env.site_packages.join("demo_osiris").exists());
-    }
-
-    #[test]
-    fn record_lines_use_urlsafe_unpadded_sha256() {
-        assert_eq!(
-            record_line("a/b.py", b""),
-            "a/b.py,sha256=47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU,0"
-        );
-        assert_eq!(record_line("a,b.py", b"x").split(',').count(), 4);
     }
 
     #[test]

@@ -13,12 +13,13 @@ use anyhow::Context;
 use pep440_rs::Version;
 
 use crate::activate::{self, Pending, Receipt};
-use crate::error::helped;
+use crate::error::{HelpExt, helped};
 use crate::fetch::{self, Cache, FetchItem, FetchOptions};
 use crate::index::format::IndexEntry;
 use crate::index::{Index, owners};
 use crate::install_spec::InstallSpec;
 use crate::lockfile::{self, LockedEnvironment, LockedIndex, Lockfile};
+use crate::ops::install_checks;
 use crate::ops::registry::{self, Freshness, IndexLocation};
 use crate::progress::Reporter;
 use crate::pyenv::PythonEnv;
@@ -86,7 +87,8 @@ fn local_tarball(
         std::fs::File::open(path).with_context(|| format!("failed to open `{}`", path.display()))
     };
     let manifest = crate::signing::package::read_manifest(open()?)
-        .with_context(|| format!("failed to read `{}`", path.display()))?
+        .with_context(|| format!("refusing to install `{}`", path.display()))
+        .help("nothing was installed; ask its author for a tarball built by `ocp build`")?
         .ok_or_else(|| {
             helped(
                 format!(
@@ -348,6 +350,7 @@ pub fn install(shell: &mut Shell, opts: InstallOpts) -> anyhow::Result<Installed
         ));
     }
     let source = IndexDirSource::new(index.root());
+    let kept: std::collections::BTreeSet<String> = preferences.keys().cloned().collect();
     let request = Request {
         requirements,
         osiris: osiris.clone(),
@@ -416,6 +419,9 @@ pub fn install(shell: &mut Shell, opts: InstallOpts) -> anyhow::Result<Installed
         |name, version| index.config().download_location(name, version),
     )
     .context("the index holds an entry ocp cannot lock")?;
+    if let Some(path) = &opts.lockfile {
+        install_checks::refuse_rewritten_versions(usable_lock, &new_lock, &kept, path)?;
+    }
     if opts.locked {
         let path = opts
             .lockfile
@@ -530,12 +536,7 @@ pub fn install(shell: &mut Shell, opts: InstallOpts) -> anyhow::Result<Installed
             from_cache: true,
         };
         let package = store
-            .ensure(
-                &change.name,
-                &change.version,
-                &change.entry.sha256,
-                &tarball.path,
-            )
+            .ensure(&change.entry, &tarball.path)
             .with_context(|| {
                 format!(
                     "failed to unpack {} {} into the store",
@@ -581,11 +582,8 @@ pub fn install(shell: &mut Shell, opts: InstallOpts) -> anyhow::Result<Installed
             }
         }
     }
-    let python_requirements: Vec<String> = installed
-        .changes
-        .iter()
-        .flat_map(|c| c.entry.python_dependencies.clone())
-        .collect();
+    let python_requirements =
+        install_checks::python_requirements(stored.iter().map(|(_, package)| package));
     if let Err(error) =
         install_python_requirements(shell, env, &opts.python_deps, &python_requirements)
     {
@@ -712,7 +710,8 @@ fn install_python_requirements(
             command
         }
     };
-    command.args(requirements);
+    // After `--`, nothing can be read as an option to uv or pip.
+    command.arg("--").args(requirements);
     shell.status(
         "Installing",
         format!("Python requirements: {}", requirements.join(", ")),

@@ -6,6 +6,7 @@ pub mod build;
 pub mod check;
 pub mod index;
 pub mod install;
+pub mod install_checks;
 pub mod key;
 pub mod new;
 pub mod owner;
