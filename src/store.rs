@@ -86,62 +86,14 @@ impl Store {
     /// entry's sha256 and signature) when the store does not have it yet. Refuses a tarball
     /// that does not agree with the entry, leaving the store as it was.
     pub fn ensure(&self, entry: &IndexEntry, tarball: &Path) -> Result<StoredPackage, StoreError> {
-        let invalid = |field: &'static str, value: &str| StoreError::InvalidEntry {
-            field,
-            value: value.escape_debug().to_string(),
-        };
-        let name = PackageName::from_str(&entry.name).map_err(|_| invalid("name", &entry.name))?;
-        let version = PackageVersion::from_str(&entry.version)
-            .map_err(|_| invalid("version", &entry.version))?;
-        let sha256 =
-            Checksum::from_str(&entry.sha256).map_err(|_| invalid("sha256", &entry.sha256))?;
-        let target = self.package_dir(&name, &version, &sha256);
-        let _lock = self.lock()?;
-        self.remove_leftovers();
-        if !target.join(intake::manifest::MANIFEST_FILE).is_file() {
-            let staging = tempfile::Builder::new()
-                .prefix(UNPACK_PREFIX)
-                .tempdir_in(&self.root)
-                .map_err(write_error(&self.root))?;
-            let file = File::open(tarball).map_err(write_error(tarball))?;
-            let archive = intake::read_ocp(
-                file,
-                &Limits::default(),
-                &mut DiskSink {
-                    dest: staging.path(),
-                },
-            )?;
-            intake::check_entry(&archive.manifest, entry)?;
-            let parent = target.parent().unwrap_or(&self.root);
-            fs::create_dir_all(parent).map_err(write_error(parent))?;
-            if target.exists() {
-                // An earlier run died before the package was whole; move it aside first, so
-                // a kill during the removal leaves only a folder the next run removes.
-                let aside = tempfile::Builder::new()
-                    .prefix(REMOVE_PREFIX)
-                    .tempdir_in(&self.root)
-                    .map_err(write_error(&self.root))?
-                    .keep();
-                fs::rename(&target, aside.join("package")).map_err(write_error(&target))?;
-                remove_tree(&aside);
-            }
-            let staged = staging.keep();
-            fs::rename(&staged, &target).map_err(write_error(&target))?;
-            return Ok(StoredPackage {
-                dir: target,
-                manifest: archive.manifest,
-            });
-        }
-        let manifest = read_stored_manifest(&target)?;
-        intake::check_entry(&manifest, entry)?;
-        Ok(StoredPackage {
-            dir: target,
-            manifest,
-        })
+        let session = self.session()?;
+        let staged = session.stage(entry, tarball)?;
+        session.publish(staged)
     }
 
-    /// Takes the store's lock, creating the store when it does not exist.
-    fn lock(&self) -> Result<File, StoreError> {
+    /// Opens the store for adding packages: takes its lock, held until the session is
+    /// dropped, and removes what dead processes left behind.
+    pub fn session(&self) -> Result<StoreSession<'_>, StoreError> {
         fs::create_dir_all(&self.root).map_err(write_error(&self.root))?;
         let lock_path = self.root.join(".lock");
         let lock = File::options()
@@ -151,13 +103,133 @@ impl Store {
             .open(&lock_path)
             .map_err(write_error(&lock_path))?;
         lock.lock().map_err(write_error(&lock_path))?;
-        Ok(lock)
+        let session = StoreSession {
+            store: self,
+            _lock: lock,
+        };
+        session.remove_leftovers();
+        Ok(session)
+    }
+}
+
+/// The store, locked for adding packages. Packages are added in two steps, so a command that
+/// adds several can check them all before any becomes visible: [`StoreSession::stage`]
+/// unpacks and checks one into a temporary folder, [`StoreSession::publish`] renames it into
+/// place. A staged package that is dropped unpublished is removed.
+pub struct StoreSession<'a> {
+    store: &'a Store,
+    _lock: File,
+}
+
+/// A package checked and ready to enter the store, or already in it.
+#[derive(Debug)]
+pub struct Staged(StagedState);
+
+#[derive(Debug)]
+enum StagedState {
+    Present(StoredPackage),
+    Unpacked {
+        staging: tempfile::TempDir,
+        target: PathBuf,
+        manifest: CheckedManifest,
+    },
+}
+
+impl Staged {
+    /// The staged package's manifest.
+    pub fn manifest(&self) -> &CheckedManifest {
+        match &self.0 {
+            StagedState::Present(package) => &package.manifest,
+            StagedState::Unpacked { manifest, .. } => manifest,
+        }
+    }
+}
+
+impl StoreSession<'_> {
+    /// Unpacks `tarball` into a temporary folder and checks it against `entry`, or finds
+    /// the package already in the store and checks it against `entry` again.
+    pub fn stage(&self, entry: &IndexEntry, tarball: &Path) -> Result<Staged, StoreError> {
+        let root = &self.store.root;
+        let invalid = |field: &'static str, value: &str| StoreError::InvalidEntry {
+            field,
+            value: value.escape_debug().to_string(),
+        };
+        let name = PackageName::from_str(&entry.name).map_err(|_| invalid("name", &entry.name))?;
+        let version = PackageVersion::from_str(&entry.version)
+            .map_err(|_| invalid("version", &entry.version))?;
+        let sha256 =
+            Checksum::from_str(&entry.sha256).map_err(|_| invalid("sha256", &entry.sha256))?;
+        let target = self.store.package_dir(&name, &version, &sha256);
+        if target.join(intake::manifest::MANIFEST_FILE).is_file() {
+            let manifest = read_stored_manifest(&target)?;
+            intake::check_entry(&manifest, entry)?;
+            return Ok(Staged(StagedState::Present(StoredPackage {
+                dir: target,
+                manifest,
+            })));
+        }
+        let staging = tempfile::Builder::new()
+            .prefix(UNPACK_PREFIX)
+            .tempdir_in(root)
+            .map_err(write_error(root))?;
+        let file = File::open(tarball).map_err(write_error(tarball))?;
+        let archive = intake::read_ocp(
+            file,
+            &Limits::default(),
+            &mut DiskSink {
+                dest: staging.path(),
+            },
+        )?;
+        intake::check_entry(&archive.manifest, entry)?;
+        Ok(Staged(StagedState::Unpacked {
+            staging,
+            target,
+            manifest: archive.manifest,
+        }))
+    }
+
+    /// Moves a staged package into its place in the store.
+    pub fn publish(&self, staged: Staged) -> Result<StoredPackage, StoreError> {
+        let (staging, target, manifest) = match staged.0 {
+            StagedState::Present(package) => return Ok(package),
+            StagedState::Unpacked {
+                staging,
+                target,
+                manifest,
+            } => (staging, target, manifest),
+        };
+        let root = &self.store.root;
+        let parent = target.parent().unwrap_or(root);
+        fs::create_dir_all(parent).map_err(write_error(parent))?;
+        if target.exists() {
+            // An earlier run died before the package was whole; move it aside first, so a
+            // kill during the removal leaves only a folder the next run removes.
+            let aside = tempfile::Builder::new()
+                .prefix(REMOVE_PREFIX)
+                .tempdir_in(root)
+                .map_err(write_error(root))?
+                .keep();
+            fs::rename(&target, aside.join("package")).map_err(write_error(&target))?;
+            remove_tree(&aside);
+        }
+        let staged = staging.keep();
+        if let Err(source) = fs::rename(&staged, &target) {
+            remove_tree(&staged);
+            return Err(StoreError::Write {
+                path: target,
+                source,
+            });
+        }
+        Ok(StoredPackage {
+            dir: target,
+            manifest,
+        })
     }
 
     /// Removes the temporary folders of processes that died. Only called under the lock, so
     /// no living process is using any of them.
     fn remove_leftovers(&self) {
-        let Ok(entries) = fs::read_dir(&self.root) else {
+        let Ok(entries) = fs::read_dir(&self.store.root) else {
             return;
         };
         for entry in entries.flatten() {

@@ -190,28 +190,29 @@ impl<'l> State<'l> {
             });
         }
         let size = entry.size();
+        let kind = entry.header().entry_type();
+        let extension = matches!(
+            kind,
+            EntryType::GNULongName | EntryType::XHeader | EntryType::XGlobalHeader
+        );
+        if extension && size > self.limits.max_extension_bytes {
+            let what = extension_name(kind);
+            return Err(ArchiveError::TooLarge {
+                limit: format!(
+                    "{what} of {size} bytes (ocp reads at most {} bytes)",
+                    self.limits.max_extension_bytes
+                ),
+            });
+        }
         self.total = self.total.saturating_add(size);
         if self.total > self.limits.max_total_bytes {
             return Err(ArchiveError::TooLarge {
                 limit: format!("more than {} MiB in all", self.limits.max_total_bytes >> 20),
             });
         }
-        let kind = entry.header().entry_type();
         match kind {
             EntryType::GNULongName | EntryType::XHeader | EntryType::XGlobalHeader => {
-                let what = match kind {
-                    EntryType::GNULongName => "a GNU long name",
-                    EntryType::XHeader => "a PAX header",
-                    _ => "a global PAX header",
-                };
-                if size > self.limits.max_extension_bytes {
-                    return Err(ArchiveError::TooLarge {
-                        limit: format!(
-                            "{what} of {size} bytes (ocp reads at most {} bytes)",
-                            self.limits.max_extension_bytes
-                        ),
-                    });
-                }
+                let what = extension_name(kind);
                 let mut data = Vec::with_capacity(size as usize);
                 (&mut entry)
                     .take(size)
@@ -346,6 +347,15 @@ impl<'l> State<'l> {
             return Err(ArchiveError::Empty);
         }
         Ok(())
+    }
+}
+
+/// How a message names an extension header.
+fn extension_name(kind: EntryType) -> &'static str {
+    match kind {
+        EntryType::GNULongName => "a GNU long name",
+        EntryType::XHeader => "a PAX header",
+        _ => "a global PAX header",
     }
 }
 

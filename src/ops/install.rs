@@ -519,7 +519,10 @@ pub fn install(shell: &mut Shell, opts: InstallOpts) -> anyhow::Result<Installed
             None => anyhow::Error::new(error),
         })?;
     let store = Store::new(opts.home.join("store").join("v1"));
-    let mut stored = Vec::new();
+    let session = store
+        .session()
+        .context("failed to open the package store")?;
+    let mut staged = Vec::new();
     let mut fetched = fetched.into_iter();
     for change in &installed.changes {
         let path = match locals.iter().find(|l| l.entry.name == change.name) {
@@ -531,20 +534,28 @@ pub fn install(shell: &mut Shell, opts: InstallOpts) -> anyhow::Result<Installed
                 tarball.path
             }
         };
-        let tarball = crate::fetch::Fetched {
-            path,
-            from_cache: true,
-        };
-        let package = store
-            .ensure(&change.entry, &tarball.path)
-            .with_context(|| {
-                format!(
-                    "failed to unpack {} {} into the store",
-                    change.name, change.version
-                )
-            })?;
+        let package = session
+            .stage(&change.entry, &path)
+            .with_context(|| format!("refusing to install {} {}", change.name, change.version))
+            .help("nothing was installed; the tarball is not the package its index entry describes, or not one ocp installs")?;
+        staged.push((change, package));
+    }
+    for (change, package) in &staged {
+        crate::intake::placement::check_environment(env, package.manifest())
+            .with_context(|| format!("refusing to install {} {}", change.name, change.version))?;
+    }
+    // Every package was checked before any enters the store.
+    let mut stored = Vec::new();
+    for (change, package) in staged {
+        let package = session.publish(package).with_context(|| {
+            format!(
+                "failed to unpack {} {} into the store",
+                change.name, change.version
+            )
+        })?;
         stored.push((change, package));
     }
+    drop(session);
 
     // Dependencies first, so a package never appears before what it imports.
     let order = install_order(&installed.resolution, &installed.changes);
