@@ -57,17 +57,65 @@ impl FromStr for PythonRequirement {
         if trimmed.starts_with('-') {
             return Err(PythonRequirementError::Option { shown: shown() });
         }
-        let parsed = pep508_rs::Requirement::<pep508_rs::VerbatimUrl>::from_str(trimmed).map_err(
-            |error| PythonRequirementError::NotPep508 {
+        if trimmed.contains("${") {
+            return Err(PythonRequirementError::NotPep508 {
                 shown: shown(),
-                reason: error.message.to_string(),
-            },
-        )?;
+                reason: "`${...}` would be expanded from the environment by some installers"
+                    .to_owned(),
+            });
+        }
+        let parsed = parse_pep508(trimmed).map_err(|reason| PythonRequirementError::NotPep508 {
+            shown: shown(),
+            reason,
+        })?;
         Ok(PythonRequirement {
             text: trimmed.to_owned(),
             name: parsed.name.as_ref().to_owned(),
         })
     }
+}
+
+/// Parses a PEP 508 requirement with `pep508_rs`, refusing first the names it would panic
+/// on. Every requirement ocp reads (pyproject.toml, manifests) goes through here.
+pub fn parse_pep508(text: &str) -> Result<pep508_rs::Requirement<pep508_rs::VerbatimUrl>, String> {
+    check_names(text.trim())?;
+    pep508_rs::Requirement::<pep508_rs::VerbatimUrl>::from_str(text)
+        .map_err(|error| error.message.to_string())
+}
+
+/// True for a character of a PEP 508 name (`[A-Za-z0-9._-]`).
+fn is_name_character(character: char) -> bool {
+    character.is_ascii_alphanumeric() || matches!(character, '.' | '-' | '_')
+}
+
+/// Refuses a distribution name or extra that ends in `.`, `-` or `_`. They are not PEP 508
+/// names, and `pep508_rs` 0.9 panics on them when another character follows instead of
+/// returning an error, so they must never reach it.
+fn check_names(text: &str) -> Result<(), String> {
+    let ends_badly = |token: &str| token.ends_with(['.', '-', '_']);
+    let name_end = text
+        .find(|c: char| !is_name_character(c))
+        .unwrap_or(text.len());
+    let name = &text[..name_end];
+    if ends_badly(name) {
+        return Err(format!(
+            "the name `{name}` ends with `{}`",
+            &name[name.len() - 1..]
+        ));
+    }
+    if let Some(extras) = text[name_end..].trim_start().strip_prefix('[') {
+        let extras = extras.split(']').next().unwrap_or(extras);
+        for extra in extras.split(',') {
+            let extra = extra.trim_start();
+            let end = extra
+                .find(|c: char| !is_name_character(c))
+                .unwrap_or(extra.len());
+            if ends_badly(&extra[..end]) {
+                return Err(format!("the extra `{}` ends badly", &extra[..end]));
+            }
+        }
+    }
+    Ok(())
 }
 
 impl fmt::Display for PythonRequirement {
@@ -96,6 +144,15 @@ mod tests {
     }
 
     #[test]
+    fn names_that_crash_pep508_rs_are_errors() {
+        // `pep508_rs` 0.9 panics on these instead of returning an error.
+        for text in ["extractor..>=", "a_ >=1", "a[b_,c]", "a[b-]", "x.[y]"] {
+            assert!(parse_pep508(text).is_err(), "{text}");
+        }
+        assert!(parse_pep508("a[b,c]>=1").is_ok());
+    }
+
+    #[test]
     fn refuses_options_paths_and_lines() {
         for (bad, expected) in [
             ("--no-build-isolation", "starts with `-`"),
@@ -103,6 +160,13 @@ mod tests {
             ("/path/to/evil", "not a PEP 508"),
             ("requests\n--index-url http://evil", "control character"),
             ("", "not a PEP 508"),
+            ("extractor..>=1", "ends with `.`"),
+            ("pkg[ex_ ]", "the extra `ex_`"),
+            ("pkg- >=1", "ends with `-`"),
+            (
+                "pkg @ https://x/${OCP_SIGNING_KEY}",
+                "expanded from the environment",
+            ),
         ] {
             let error = bad.parse::<PythonRequirement>().expect_err(bad).to_string();
             assert!(error.contains(expected), "{bad:?}: {error}");
