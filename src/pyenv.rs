@@ -201,19 +201,17 @@ mod tests {
         dir
     }
 
+    fn osiris(env: &PythonEnv) -> Option<String> {
+        env.osiris_version().expect("read").map(|v| v.to_string())
+    }
+
     #[test]
     fn reads_python_and_osiris_versions_without_python() {
         for line in ["version = 3.11.7", "version_info = 3.11.7"] {
             let dir = fake_env(line);
             let env = PythonEnv::from_env_dir(dir.path()).expect("env");
             assert_eq!(env.python_version.to_string(), "3.11.7");
-            assert_eq!(
-                env.osiris_version()
-                    .expect("read")
-                    .map(|v| v.to_string())
-                    .as_deref(),
-                Some("0.5.7")
-            );
+            assert_eq!(osiris(&env).as_deref(), Some("0.5.7"));
             assert!(env.find("Osiris_Pipeline").expect("read").is_some());
         }
     }
@@ -236,15 +234,9 @@ mod tests {
         .expect("metadata");
         fs::write(fake.join("INSTALLER"), "ocp\n").expect("write");
         let env = PythonEnv::from_env_dir(dir.path()).expect("env");
-        assert_eq!(
-            env.osiris_version()
-                .expect("read")
-                .map(|v| v.to_string())
-                .as_deref(),
-            Some("0.5.7")
-        );
+        assert_eq!(osiris(&env).as_deref(), Some("0.5.7"));
         fs::remove_dir_all(site.join("osiris_pipeline-0.5.7.dist-info")).expect("remove");
-        assert_eq!(env.osiris_version().expect("read"), None);
+        assert_eq!(osiris(&env), None);
     }
 
     #[test]

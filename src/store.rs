@@ -298,18 +298,7 @@ impl Sink for DiskSink<'_> {
 
 /// Removes a folder of read-only files, ignoring what cannot be removed.
 fn remove_tree(dir: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(current) = stack.pop() {
-        let _ = fs::set_permissions(&current, fs::Permissions::from_mode(0o755));
-        if let Ok(entries) = fs::read_dir(&current) {
-            for entry in entries.flatten() {
-                if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                    stack.push(entry.path());
-                }
-            }
-        }
-    }
+    crate::fsutil::make_writable(dir);
     let _ = fs::remove_dir_all(dir);
 }
 

@@ -900,6 +900,28 @@ impl Registry {
         });
     }
 
+    /// A new key pair without a password, `<name>.key` and `<name>.pub`; returns the secret
+    /// key's path and its key id.
+    fn new_key(&self, name: &str) -> (PathBuf, String) {
+        let path = self.sandbox.dir.path().join(format!("{name}.key"));
+        let output = run_ok(
+            self.sandbox
+                .ocp()
+                .args([
+                    "key",
+                    "generate",
+                    "--no-password",
+                    "--format",
+                    "json",
+                    "--output",
+                ])
+                .arg(&path),
+        );
+        let report: Value = serde_json::from_slice(&output.stdout).expect("json");
+        let key_id = report["key_id"].as_str().expect("key id").to_owned();
+        (path, key_id)
+    }
+
     fn install(&self, args: &[&str]) -> Output {
         run(self
             .sandbox
@@ -950,14 +972,7 @@ fn entry_with_edited_python_requirements_runs_nothing() {
 fn entry_with_an_added_dependency_stores_nothing() {
     let registry = Registry::new();
     // Mallory publishes her own package, under her own key, to the same index.
-    let mallory = registry.sandbox.dir.path().join("mallory.key");
-    run_ok(
-        registry
-            .sandbox
-            .ocp()
-            .args(["key", "generate", "--no-password", "--output"])
-            .arg(&mallory),
-    );
+    let (mallory, _) = registry.new_key("mallory");
     registry.publish("evil.extractor", Some(&mallory));
     registry.edit_entry("shop-osiris", |_, entry| {
         entry["dependencies"] = json!([{ "name": "evil-osiris", "requirement": "" }]);
@@ -1039,23 +1054,7 @@ fn locked_version_with_other_bytes_is_refused_without_locked() {
 #[test]
 fn locked_version_with_another_signer_is_refused_without_locked() {
     let registry = Registry::new();
-    let second = registry.sandbox.dir.path().join("second.key");
-    let output = run_ok(
-        registry
-            .sandbox
-            .ocp()
-            .args([
-                "key",
-                "generate",
-                "--no-password",
-                "--format",
-                "json",
-                "--output",
-            ])
-            .arg(&second),
-    );
-    let report: Value = serde_json::from_slice(&output.stdout).expect("json");
-    let key_id = report["key_id"].as_str().expect("key id").to_owned();
+    let (second, key_id) = registry.new_key("second");
     run_ok(
         registry
             .sandbox

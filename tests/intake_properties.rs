@@ -109,25 +109,27 @@ fn valid_files() -> Vec<(String, Vec<u8>)> {
 /// A valid OCP tarball's uncompressed tar bytes.
 fn valid_tar() -> Vec<u8> {
     let files = valid_files();
-    let manifest = Manifest {
-        format_version: 1,
-        name: "demo-osiris".into(),
-        version: "1.0.0".into(),
-        components: vec![ManifestComponent {
-            name: "demo.extractor".into(),
-            spec: "src/demo_osiris/spec.yaml".into(),
-            entry_point: "demo_osiris:load_spec".into(),
-            driver: None,
+    let listed: BTreeMap<&str, String> = files
+        .iter()
+        .map(|(path, bytes)| (path.as_str(), hex::encode(Sha256::digest(bytes))))
+        .collect();
+    let manifest: Manifest = serde_json::from_value(serde_json::json!({
+        "format_version": 1,
+        "name": "demo-osiris",
+        "version": "1.0.0",
+        "components": [{
+            "name": "demo.extractor",
+            "spec": "src/demo_osiris/spec.yaml",
+            "entry_point": "demo_osiris:load_spec",
+            "driver": null,
         }],
-        dependencies: Vec::new(),
-        python_dependencies: Vec::new(),
-        osiris: String::new(),
-        python: String::new(),
-        files: files
-            .iter()
-            .map(|(path, bytes)| (path.clone(), hex::encode(Sha256::digest(bytes))))
-            .collect(),
-    };
+        "dependencies": [],
+        "python_dependencies": [],
+        "osiris": "",
+        "python": "",
+        "files": listed,
+    }))
+    .expect("a manifest");
     let mut entries: Vec<ArchiveEntry> = files
         .into_iter()
         .map(|(path, bytes)| ArchiveEntry {

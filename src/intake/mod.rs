@@ -30,7 +30,7 @@ pub(crate) mod tests;
 
 use std::collections::BTreeMap;
 use std::io::{self, Read};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use sha2::{Digest, Sha256};
 
@@ -255,13 +255,6 @@ pub fn read_ocp(
         }
     }
     Ok(OcpArchive { document, manifest })
-}
-
-/// Reads the tarball at `path` through `sink`.
-pub fn read_ocp_file(path: &Path, sink: &mut dyn Sink) -> Result<OcpArchive, IntakeError> {
-    let file = std::fs::File::open(path)
-        .map_err(|source| IntakeError::Archive(ArchiveError::Damaged(source)))?;
-    read_ocp(file, &Limits::default(), sink)
 }
 
 /// Every file in the archive is listed with its sha256, and every listed file is there.
