@@ -86,3 +86,23 @@ pub fn write_new_atomic(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<
         .with_context(|| format!("failed to create `{}`", path.display()))?;
     Ok(())
 }
+
+/// Makes every folder below `dir` writable by its owner (and files readable), so a tree of
+/// read-only files, such as a package in the store, can be removed.
+pub fn make_writable(dir: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(current) = stack.pop() {
+            let _ = fs::set_permissions(&current, fs::Permissions::from_mode(0o755));
+            for entry in fs::read_dir(&current).into_iter().flatten().flatten() {
+                if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
+                    stack.push(entry.path());
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+}

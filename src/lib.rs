@@ -34,7 +34,13 @@
 //!   - [`install_spec`]: what `ocp install` may be asked for (`shopify.extractor@^1.2`);
 //!   - [`pyenv`]: Python environments read from disk (site-packages, Python and Osiris
 //!     versions), without starting Python;
-//!   - [`store`]: the read-only plugin store under `OCP_HOME/store/v1` and the safe unpacker;
+//!   - [`store`]: the read-only plugin store under `OCP_HOME/store/v1`, filled through
+//!     [`intake`];
+//!   - [`intake`]: the trust boundary for tarballs: the one bounded archive reader (used by
+//!     the store, `sign`, `verify` and local installs), `ocp.json` parsed into newtypes, the
+//!     checks that files, PKG-INFO, specs and the index entry agree, and what an OCP may
+//!     install into an environment;
+//!   - [`record`]: RECORD files written and read as CSV;
 //!   - [`activate`]: installing stored packages into an environment (modules, dist-info,
 //!     RECORD, component specs) and removing them, as one journaled transaction per
 //!     command, under the environment lock (shared for readers, exclusive for writers),
@@ -73,12 +79,14 @@ pub mod fsutil;
 pub mod home;
 pub mod index;
 pub mod install_spec;
+pub mod intake;
 pub mod lockfile;
 pub mod model;
 pub mod ops;
 pub mod package;
 pub mod progress;
 pub mod pyenv;
+pub mod record;
 pub mod resolve;
 pub mod scaffold;
 pub mod schemas;

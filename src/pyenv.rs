@@ -167,11 +167,16 @@ impl PythonEnv {
             .find(|d| normalize_name(&d.name) == wanted))
     }
 
-    /// The installed Osiris version (`osiris-pipeline`), if any.
+    /// The installed Osiris version (`osiris-pipeline`), if any. Only a distribution that
+    /// ocp did not install counts: an OCP cannot pose as Osiris and change the version ocp
+    /// resolves for.
     pub fn osiris_version(&self) -> Result<Option<Version>, EnvError> {
+        let wanted = normalize_name("osiris-pipeline");
         Ok(self
-            .find("osiris-pipeline")?
-            .and_then(|d| Version::from_str(&d.version).ok()))
+            .installed()?
+            .into_iter()
+            .filter(|d| normalize_name(&d.name) == wanted && d.installer.as_deref() != Some("ocp"))
+            .find_map(|d| Version::from_str(&d.version).ok()))
     }
 }
 
@@ -196,21 +201,42 @@ mod tests {
         dir
     }
 
+    fn osiris(env: &PythonEnv) -> Option<String> {
+        env.osiris_version().expect("read").map(|v| v.to_string())
+    }
+
     #[test]
     fn reads_python_and_osiris_versions_without_python() {
         for line in ["version = 3.11.7", "version_info = 3.11.7"] {
             let dir = fake_env(line);
             let env = PythonEnv::from_env_dir(dir.path()).expect("env");
             assert_eq!(env.python_version.to_string(), "3.11.7");
-            assert_eq!(
-                env.osiris_version()
-                    .expect("read")
-                    .map(|v| v.to_string())
-                    .as_deref(),
-                Some("0.5.7")
-            );
+            assert_eq!(osiris(&env).as_deref(), Some("0.5.7"));
             assert!(env.find("Osiris_Pipeline").expect("read").is_some());
         }
+    }
+
+    #[test]
+    fn an_ocp_installed_dist_info_never_sets_the_osiris_version() {
+        let dir = fake_env("version = 3.11.7");
+        let site = dir.path().join("lib/python3.11/site-packages");
+        fs::write(
+            site.join("osiris_pipeline-0.5.7.dist-info/INSTALLER"),
+            "pip\n",
+        )
+        .expect("write");
+        let fake = site.join("osiris_pipeline-0.9.9.dist-info");
+        fs::create_dir_all(&fake).expect("mkdir");
+        fs::write(
+            fake.join("METADATA"),
+            "Metadata-Version: 2.1\nName: osiris-pipeline\nVersion: 0.9.9\n",
+        )
+        .expect("metadata");
+        fs::write(fake.join("INSTALLER"), "ocp\n").expect("write");
+        let env = PythonEnv::from_env_dir(dir.path()).expect("env");
+        assert_eq!(osiris(&env).as_deref(), Some("0.5.7"));
+        fs::remove_dir_all(site.join("osiris_pipeline-0.5.7.dist-info")).expect("remove");
+        assert_eq!(osiris(&env), None);
     }
 
     #[test]

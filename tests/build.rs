@@ -483,3 +483,40 @@ fn json_output_follows_its_schema() {
         );
     }
 }
+
+#[test]
+fn build_refuses_a_symlink_inside_the_package() {
+    let sandbox = Sandbox::new();
+    let root = generate(&sandbox, "pkg");
+    std::os::unix::fs::symlink("README.md", root.join("README.txt")).expect("symlink");
+    let output = run(sandbox.ocp().args(["build", "--path"]).arg(&root));
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains(
+            "error[F006]: `README.txt` is a symlink (to `README.md`); an OCP contains no symlinks"
+        ),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!root.join("dist").exists());
+}
+
+#[test]
+fn build_refuses_what_install_would_refuse() {
+    let sandbox = Sandbox::new();
+    let root = generate(&sandbox, "pkg");
+    // `ocp check` has no rule about it, but an OCP never installs a `.pth` file.
+    std::fs::write(root.join("src/evil.pth"), "import os\n").expect("write");
+    let output = run(sandbox.ocp().args(["build", "--path"]).arg(&root));
+    assert_eq!(output.status.code(), Some(1));
+    let text = stderr(&output);
+    assert!(
+        text.contains("`ocp install` would refuse the archive"),
+        "{text}"
+    );
+    assert!(
+        text.contains("`src/evil.pth` is not a Python module"),
+        "{text}"
+    );
+    assert!(!root.join("dist/shopify_osiris-0.1.0.tar.gz").exists());
+}

@@ -57,10 +57,10 @@ pub enum ActivateError {
     NotInstalled { name: String, env: PathBuf },
     #[error("{name} is changed twice in one transaction")]
     ChangedTwice { name: String },
-    #[error(
-        "the stored package has no importable code (no `src/` and no module named by its entry points)"
-    )]
-    NoCode,
+    #[error("refusing to install it: {0}")]
+    Refused(#[from] crate::intake::PlacementError),
+    #[error(transparent)]
+    Record(#[from] crate::record::RecordError),
     #[error("the journal of an interrupted transaction, `{path}`, is unreadable: {reason}")]
     Journal { path: PathBuf, reason: String },
     #[error(

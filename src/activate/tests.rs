@@ -63,11 +63,19 @@ impl Fixture {
             python_dependencies: Vec::new(),
             osiris: String::new(),
             python: String::new(),
-            files: Default::default(),
+            files: [
+                "PKG-INFO".to_owned(),
+                format!("src/{module}/__init__.py"),
+                format!("src/{module}/sub/extra.py"),
+                format!("src/{module}/spec.yaml"),
+            ]
+            .into_iter()
+            .map(|path| (path, "0".repeat(64)))
+            .collect(),
         };
         StoredPackage {
             dir: stored,
-            manifest,
+            manifest: crate::intake::CheckedManifest::parse(&manifest).expect("valid manifest"),
         }
     }
 
@@ -339,8 +347,8 @@ fn another_distributions_component_is_never_replaced() {
 fn two_packages_of_one_transaction_cannot_place_one_file() {
     let fixture = Fixture::new();
     let mut other = fixture.package("a", "1.0.0", "Y\n");
-    other.manifest.name = "other-osiris".into();
-    other.manifest.components[0].name = "other.extractor".into();
+    other.manifest.name = "other-osiris".parse().expect("a package name");
+    other.manifest.components[0].name = "other.extractor".parse().expect("a component name");
     let error = refusal(&fixture, Some(other));
     assert!(
         error.contains(
@@ -383,15 +391,6 @@ fn uninstall_removes_several_packages_at_once_and_refuses_others() {
         .collect();
     assert_eq!(names, vec!["components".to_owned()], "{names:?}");
     assert!(installed_receipts(&fixture.env).expect("read").is_empty());
-}
-
-#[test]
-fn record_lines_use_urlsafe_unpadded_sha256() {
-    assert_eq!(
-        layout::record_line("a/b.py", b""),
-        "a/b.py,sha256=47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU,0"
-    );
-    assert_eq!(layout::record_line("a,b.py", b"x").split(',').count(), 4);
 }
 
 #[test]

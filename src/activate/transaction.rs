@@ -87,10 +87,20 @@ impl<'a> Transaction<'a> {
         receipt: &Receipt,
     ) -> Result<(), ActivateError> {
         let manifest = &package.manifest;
-        let name = normalize_name(&manifest.name);
+        let name = manifest.name.normalized();
         self.claim(&name)?;
         let from = match self.find(&name) {
             Some(old) => {
+                // Never replace what another installer put there (an OCP named `pip`).
+                if old.installer.as_deref() != Some("ocp") {
+                    return Err(ActivateError::NotOurs {
+                        name: old.name.clone(),
+                        installer: old
+                            .installer
+                            .clone()
+                            .unwrap_or_else(|| "an unknown installer".to_owned()),
+                    });
+                }
                 let version = old.version.clone();
                 self.leave(&old)?;
                 Some(version)
@@ -101,16 +111,20 @@ impl<'a> Transaction<'a> {
         self.journal.new_files.extend(staged.files.iter().cloned());
         self.journal.new_dirs.push(staged.dist_info.clone());
         self.arriving.push(Arriving {
-            name: manifest.name.clone(),
-            version: manifest.version.clone(),
-            components: manifest.components.iter().map(|c| c.name.clone()).collect(),
+            name: manifest.name.to_string(),
+            version: manifest.version.to_string(),
+            components: manifest
+                .components
+                .iter()
+                .map(|c| c.name.to_string())
+                .collect(),
             dist_info: staged.dist_info,
             files: staged.files,
         });
         self.journal.packages.push(PackageChange {
             name,
             from,
-            to: Some(manifest.version.clone()),
+            to: Some(manifest.version.to_string()),
         });
         Ok(())
     }

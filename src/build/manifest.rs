@@ -3,9 +3,8 @@
 //! `schemas/ocp-manifest.schema.json`; the index and `ocp install` read it.
 
 use std::collections::BTreeMap;
-use std::str::FromStr;
 
-use pep508_rs::{Requirement, VersionOrUrl};
+use pep508_rs::VersionOrUrl;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -98,8 +97,7 @@ pub(super) fn build(
     let mut python_dependencies = Vec::new();
     let mut osiris = String::new();
     for dependency in pyproject.dependencies() {
-        let Ok(requirement) = Requirement::<pep508_rs::VerbatimUrl>::from_str(&dependency.value)
-        else {
+        let Ok(requirement) = crate::model::parse_pep508(&dependency.value) else {
             continue;
         };
         let normalized = requirement.name.as_ref().to_owned();

@@ -36,6 +36,8 @@ pub enum BuildError {
     MissingSpec(String),
     #[error("the component name `{name}` cannot name a folder in the wheel")]
     UnsafeComponentName { name: String },
+    #[error("`ocp install` would refuse the archive")]
+    Uninstallable(#[source] crate::intake::IntakeError),
 }
 
 /// Everything that goes into the archive, in archive order.
@@ -146,6 +148,15 @@ pub fn mtime_from_env(value: Option<&str>) -> Result<u64, String> {
     }
 }
 
+/// Reads a built archive as `ocp install` would (the same reader and checks), so nothing is
+/// written or published that an install would refuse.
+pub fn check_installable(bytes: &[u8]) -> Result<(), BuildError> {
+    use crate::intake::{Discard, Limits, read_ocp};
+    read_ocp(bytes, &Limits::default(), &mut Discard)
+        .map(|_| ())
+        .map_err(BuildError::Uninstallable)
+}
+
 /// Writes the plan's archive to `out_dir`, atomically, and returns its path, size and checksum.
 pub fn write(
     plan: &BuildPlan,
@@ -153,6 +164,7 @@ pub fn write(
     mtime: u64,
 ) -> anyhow::Result<(std::path::PathBuf, u64, Checksum)> {
     let bytes = write_tar_gz(&plan.base_name, &plan.entries, mtime)?;
+    check_installable(&bytes)?;
     let path = out_dir.join(plan.file_name());
     crate::fsutil::write_atomic(&path, &bytes)?;
     Ok((path, bytes.len() as u64, Checksum::of_bytes(&bytes)))

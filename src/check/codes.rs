@@ -8,6 +8,7 @@ pub const MISSING_DOC: &str = "F002";
 pub const NOT_UTF8: &str = "F003";
 pub const SYMLINK_LEAVES: &str = "F004";
 pub const UNREADABLE: &str = "F005";
+pub const SYMLINK: &str = "F006";
 
 // spec.yaml.
 pub const YAML_SYNTAX: &str = "S001";

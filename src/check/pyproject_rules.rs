@@ -4,7 +4,7 @@
 use std::str::FromStr;
 
 use pep440_rs::{Version, VersionSpecifiers};
-use pep508_rs::{Requirement, VersionOrUrl};
+use pep508_rs::VersionOrUrl;
 
 use super::{ENTRY_POINT_GROUP, codes};
 use crate::diagnostics::Diagnostic;
@@ -160,8 +160,7 @@ pub fn osiris_requirement(
     pyproject: &Pyproject,
 ) -> Option<(VersionSpecifiers, Option<std::ops::Range<usize>>)> {
     pyproject.dependencies().into_iter().find_map(|dependency| {
-        let requirement =
-            Requirement::<pep508_rs::VerbatimUrl>::from_str(&dependency.value).ok()?;
+        let requirement = crate::model::parse_pep508(&dependency.value).ok()?;
         if requirement.name.as_ref() != OSIRIS_DISTRIBUTION {
             return None;
         }
@@ -175,11 +174,9 @@ pub fn osiris_requirement(
 fn osiris_dependency(pyproject: &Pyproject, out: &mut Vec<Diagnostic>) {
     let mut found = false;
     for dependency in pyproject.dependencies() {
-        let requirement = match Requirement::<pep508_rs::VerbatimUrl>::from_str(&dependency.value) {
+        let requirement = match crate::model::parse_pep508(&dependency.value) {
             Ok(requirement) => requirement,
-            Err(error) => {
-                let reason = error.to_string();
-                let reason = reason.lines().next().unwrap_or_default().to_owned();
+            Err(reason) => {
                 out.push(
                     Diagnostic::error(codes::BAD_REQUIREMENT, format!("`{}` is not a valid dependency: {reason}", dependency.value))
                         .at_opt(FILE, dependency.span)

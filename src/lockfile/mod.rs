@@ -24,11 +24,13 @@ use crate::model::{Checksum, ComponentName, KeyId};
 use crate::resolve::{RequiredBy, Requirement, Resolution};
 
 mod diff;
+mod rewritten;
 #[cfg(test)]
 mod tests;
 mod toml;
 
 pub use diff::{Change, diff};
+pub use rewritten::{Rewritten, rewritten};
 pub use toml::{parse, to_toml};
 
 /// The lock file's name in a project directory.

@@ -31,6 +31,13 @@ impl Checksum {
     }
 }
 
+impl From<[u8; 32]> for Checksum {
+    /// The checksum whose digest is these bytes (from a hasher that ran elsewhere).
+    fn from(digest: [u8; 32]) -> Self {
+        Checksum(digest)
+    }
+}
+
 impl fmt::Display for Checksum {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.to_hex())

@@ -63,6 +63,7 @@ pub fn publish(shell: &mut Shell, mut opts: PublishOpts) -> anyhow::Result<Publi
         .with_context(|| format!("failed to prepare the archive of {what}"))?;
     let bytes = build::write_tar_gz(&plan.base_name, &plan.entries, opts.mtime)
         .context("failed to build the archive")?;
+    build::check_installable(&bytes).with_context(|| format!("refusing to publish {what}"))?;
     let sha256 = Checksum::of_bytes(&bytes);
     shell.status(
         "Packaged",

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::error::helped;
+use crate::error::{HelpExt, helped};
 use crate::model::{Checksum, KeyId};
 use crate::ops::key::{PasswordSource, SecretKeySource, load_secret_key};
 use crate::shell::Shell;
@@ -42,9 +42,9 @@ pub fn sign(shell: &mut Shell, mut opts: SignOpts) -> anyhow::Result<Signed> {
             "give the path of the file to sign, for example `ocp sign dist/shopify_osiris-1.0.0.tar.gz`",
         ));
     }
-    let key = load_secret_key(&opts.key, &mut opts.password)?;
     let manifest = package::read_manifest(open(file)?)
-        .with_context(|| format!("failed to read the OCP tarball `{}`", file.display()))?;
+        .with_context(|| format!("refusing to sign `{}`", file.display()))
+        .help("`ocp sign` signs an OCP tarball only when `ocp install` would accept it; build it again with `ocp build` (to sign another kind of archive as plain bytes, use `minisign -S`)")?;
     let package = match &manifest {
         Some(manifest) => {
             let sha256 = Checksum::of_reader(open(file)?)
@@ -57,6 +57,8 @@ pub fn sign(shell: &mut Shell, mut opts: SignOpts) -> anyhow::Result<Signed> {
         }
         None => None,
     };
+    // The tarball is checked before the key is decrypted: a refused file costs no password.
+    let key = load_secret_key(&opts.key, &mut opts.password)?;
     let trusted_comment = match &package {
         Some(claim) => claim.to_trusted_comment(),
         None => plain_trusted_comment(file, opts.timestamp),

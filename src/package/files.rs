@@ -21,6 +21,9 @@ pub struct PackageFile {
 pub enum FileProblem {
     /// A symlink whose target is outside the package root (or dangling).
     SymlinkLeaves { relative: String, target: PathBuf },
+    /// A symlink to a file or folder inside the package: an OCP contains no links, so the
+    /// author replaces it with the file itself.
+    Symlink { relative: String, target: PathBuf },
     /// A directory or file ocp could not read.
     Unreadable { relative: String, reason: String },
 }
@@ -112,15 +115,9 @@ pub fn list(root: &Path) -> (Vec<PackageFile>, Vec<FileProblem>) {
         let relative = relative_path(root, entry.path());
         if file_type.is_symlink() {
             match fs::canonicalize(entry.path()) {
-                Ok(target) if target.starts_with(&canonical_root) && target.is_file() => {
-                    files.push(PackageFile {
-                        executable: is_executable(&target),
-                        relative,
-                        absolute: target,
-                    });
-                }
                 Ok(target) if target.starts_with(&canonical_root) => {
-                    // A link to a directory inside the package: its files are listed on their own.
+                    let target = fs::read_link(entry.path()).unwrap_or(target);
+                    problems.push(FileProblem::Symlink { relative, target });
                 }
                 Ok(target) => problems.push(FileProblem::SymlinkLeaves { relative, target }),
                 Err(_) => {

@@ -79,6 +79,15 @@ impl Package {
                 )
                 .in_file(relative)
                 .help("replace the link with the file itself, or remove it"),
+                FileProblem::Symlink { relative, target } => Diagnostic::error(
+                    codes::SYMLINK,
+                    format!(
+                        "`{relative}` is a symlink (to `{}`); an OCP contains no symlinks",
+                        target.display()
+                    ),
+                )
+                .in_file(relative)
+                .help("replace the link with the file it points to, or add it to `.gitignore`"),
                 FileProblem::Unreadable { relative, reason } => Diagnostic::error(
                     codes::UNREADABLE,
                     format!("cannot read `{relative}`: {reason}"),

@@ -84,6 +84,8 @@ pub enum SigningError {
     MalformedClaim { reason: String },
     #[error("the tarball's `ocp.json` is not a valid manifest: {reason}")]
     MalformedManifest { reason: String },
+    #[error("the tarball is not an OCP that `ocp install` would accept")]
+    RefusedArchive(#[source] crate::intake::IntakeError),
     #[error("the signature is for the OCP package {claimed}, but the file is not an OCP tarball")]
     NotAPackage { claimed: String },
     #[error("the signature is for the package {claimed}, but the tarball holds {actual}")]

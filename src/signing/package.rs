@@ -20,10 +20,6 @@ use crate::model::Checksum;
 use super::SigningError;
 
 const MARKER: &str = "ocp-package";
-/// Where `ocp build` puts the manifest, under the archive's one top folder.
-const MANIFEST_FILE_NAME: &str = "ocp.json";
-/// ocp.json files are a few KiB; anything beyond this is not a manifest ocp wrote.
-const MAX_MANIFEST_SIZE: u64 = 16 << 20;
 
 /// The package a signature vouches for, as written in its trusted comment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,41 +146,17 @@ impl PackageClaim {
     }
 }
 
-/// The manifest of an OCP tarball: `Ok(None)` when the data is not a gzipped tar archive with
-/// a `<top>/ocp.json` entry, an error when that entry is there but is not a manifest.
+/// The manifest of an OCP tarball: `Ok(None)` when the data is not a gzipped tar archive or
+/// holds no `<top>/ocp.json`, an error when it is an archive that `ocp install` would refuse.
+/// The archive is read by [`crate::intake`], the one bounded reader the store also uses, so
+/// what is signed or verified is exactly what would be installed.
 pub fn read_manifest(data: impl Read) -> Result<Option<Manifest>, SigningError> {
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(data));
-    let Ok(entries) = archive.entries() else {
-        return Ok(None);
-    };
-    for entry in entries {
-        // A stream that stops being a tar archive is not an OCP; what was signed is still
-        // the file's bytes, which the signature covers either way.
-        let Ok(entry) = entry else {
-            return Ok(None);
-        };
-        let is_manifest = entry.path().is_ok_and(|path| {
-            let parts: Vec<_> = path.components().collect();
-            parts.len() == 2 && parts[1].as_os_str() == MANIFEST_FILE_NAME
-        });
-        if !is_manifest {
-            continue;
-        }
-        let mut bytes = Vec::new();
-        entry
-            .take(MAX_MANIFEST_SIZE)
-            .read_to_end(&mut bytes)
-            .map_err(|error| SigningError::MalformedManifest {
-                reason: format!("it cannot be read: {error}"),
-            })?;
-        let manifest = serde_json::from_slice::<Manifest>(&bytes).map_err(|error| {
-            SigningError::MalformedManifest {
-                reason: error.to_string(),
-            }
-        })?;
-        return Ok(Some(manifest));
+    use crate::intake::{ArchiveError, Discard, IntakeError, Limits, read_ocp};
+    match read_ocp(data, &Limits::default(), &mut Discard) {
+        Ok(archive) => Ok(Some(archive.document)),
+        Err(IntakeError::Archive(ArchiveError::NotAnArchive) | IntakeError::NoManifest) => Ok(None),
+        Err(error) => Err(SigningError::RefusedArchive(error)),
     }
-    Ok(None)
 }
 
 #[cfg(test)]

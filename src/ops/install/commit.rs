@@ -48,11 +48,7 @@ pub fn commit(
     }
     txn.prepare(lockfile)
         .context("failed to install the packages")?;
-    let requirements: Vec<String> = plan
-        .changes
-        .iter()
-        .flat_map(|c| c.entry.python_dependencies.clone())
-        .collect();
+    let requirements = super::checks::python_requirements(stored.iter().map(|s| &s.package));
     install_python_requirements(shell, env, lock, &mut txn, &opts.python_deps, &requirements)?;
     match txn.commit() {
         // Committed: the install stands, and the next ocp command tidies up.

@@ -40,6 +40,7 @@ use crate::resolve::Resolution;
 use crate::shell::Shell;
 use crate::store::Store;
 
+pub mod checks;
 pub mod commit;
 pub mod plan;
 pub mod python;
@@ -183,7 +184,7 @@ pub fn install(shell: &mut Shell, opts: InstallOpts) -> anyhow::Result<Installed
     // Everything is downloaded and checked before anything is unpacked or activated.
     let verified = verify::fetch_and_verify(index, &plan, &request.locals, &opts)?;
     let store = Store::new(opts.home.join("store").join("v1"));
-    let stored = stage::stage_in_store(&store, verified)?;
+    let stored = stage::stage_in_store(&store, env, verified)?;
     commit::commit(
         shell,
         &commit::Target { env, lock },

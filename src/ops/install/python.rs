@@ -62,7 +62,8 @@ pub fn install_python_requirements(
         }
     };
     command.arg("--constraint").arg(constraints.path());
-    command.args(&requirements);
+    // After `--`, nothing can be read as an option to uv or pip.
+    command.arg("--").args(&requirements);
     if let Some(handle) = lock.child_handle()? {
         command.stdin(Stdio::from(handle));
     }

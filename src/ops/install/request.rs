@@ -10,7 +10,7 @@ use anyhow::Context;
 use pep440_rs::Version;
 
 use super::{InstallOpts, Unlock};
-use crate::error::helped;
+use crate::error::{HelpExt, helped};
 use crate::index::Index;
 use crate::index::format::IndexEntry;
 use crate::install_spec::InstallSpec;
@@ -225,7 +225,8 @@ fn local_tarball(
         std::fs::File::open(path).with_context(|| format!("failed to open `{}`", path.display()))
     };
     let manifest = crate::signing::package::read_manifest(open()?)
-        .with_context(|| format!("failed to read `{}`", path.display()))?
+        .with_context(|| format!("refusing to install `{}`", path.display()))
+        .help("nothing was installed; ask its author for a tarball built by `ocp build`")?
         .ok_or_else(|| {
             helped(
                 format!(

@@ -50,6 +50,10 @@ pub fn resolve(
         |name, version| index.config().download_location(name, version),
     )
     .context("the index holds an entry ocp cannot lock")?;
+    if let Some(path) = &opts.lockfile {
+        let kept = request.request.preferences.keys().cloned().collect();
+        super::checks::refuse_rewritten_versions(request.old_lock.as_ref(), &lock, &kept, path)?;
+    }
     if opts.locked {
         check_locked(request.old_lock.as_ref(), &lock, opts.lockfile.as_deref())?;
     }
