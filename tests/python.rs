@@ -63,7 +63,7 @@ fn db_writer_package_passes_its_own_tests() {
 
 #[test]
 fn sql_processor_package_passes_its_own_tests() {
-    generated_package_passes_its_own_tests("duckdb.processor");
+    generated_package_passes_its_own_tests("orders.processor");
 }
 
 const FIND_COMPONENT: &str = r#"

@@ -2,13 +2,19 @@
 //! concern and pushes [`Diagnostic`]s; none of them print or stop at the first problem.
 //! `ocp build` runs the same rules and refuses to build while any error remains.
 
+mod allow;
+pub mod builtin;
 pub mod codes;
 mod consistency;
 mod driver;
+mod examples;
 mod files;
 mod pyproject_rules;
+mod runtime;
 mod secrets;
 mod spec_rules;
+
+use std::collections::BTreeMap;
 
 use crate::diagnostics::{Diagnostic, Severity};
 use crate::model::{ComponentName, PackageName, PackageVersion};
@@ -24,6 +30,8 @@ pub const ENTRY_POINT_GROUP: &str = "osiris.components";
 #[derive(Debug)]
 pub struct Report {
     pub diagnostics: Vec<Diagnostic>,
+    /// Findings left out because `[tool.ocp.check] allow` names their code: code -> count.
+    pub allowed: BTreeMap<&'static str, usize>,
     /// What the package is, as far as it could be read (for summaries and JSON output).
     pub summary: PackageSummary,
 }
@@ -54,6 +62,11 @@ impl Report {
     pub fn has_errors(&self) -> bool {
         self.error_count() > 0
     }
+
+    /// How many findings `[tool.ocp.check] allow` left out.
+    pub fn allowed_count(&self) -> usize {
+        self.allowed.values().sum()
+    }
 }
 
 /// Runs every rule over the package.
@@ -61,14 +74,28 @@ pub fn check(package: &Package) -> Report {
     let mut diagnostics = package.load_problems.clone();
     files::check(package, &mut diagnostics);
     spec_rules::check(package, &mut diagnostics);
+    examples::check(package, &mut diagnostics);
     pyproject_rules::check(package, &mut diagnostics);
     consistency::check(package, &mut diagnostics);
     driver::check(package, &mut diagnostics);
+    runtime::check(package, &mut diagnostics);
     secrets::check(package, &mut diagnostics);
+    let allowed_codes = allow::allowed_codes(package, &mut diagnostics);
+    let allowed = allow::remove_allowed(&mut diagnostics, &allowed_codes);
     sort(&mut diagnostics);
     Report {
         diagnostics,
+        allowed,
         summary: summarize(package),
+    }
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn join_words(words: &[String]) -> String {
+    match words {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
     }
 }
 

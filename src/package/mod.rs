@@ -4,6 +4,7 @@
 //! Errors reading the directory itself (it does not exist) are returned as `Err`.
 
 pub mod files;
+pub mod imports;
 pub mod pyproject;
 pub mod python;
 pub mod yaml;
@@ -170,8 +171,7 @@ impl Package {
             .map(|file| file.relative.clone())
             .filter(|path| {
                 (path == SPEC_FILE_NAME || path.ends_with(&format!("/{SPEC_FILE_NAME}")))
-                    && !path.starts_with("tests/")
-                    && !path.starts_with("test/")
+                    && !is_test_path(path)
             })
             .collect()
     }
@@ -272,6 +272,67 @@ impl Package {
         self.python.get(path)
     }
 
+    /// Every parsed module outside `tests/`, by relative path.
+    pub fn python_modules(&self) -> impl Iterator<Item = (&str, &python::Module)> {
+        self.python
+            .iter()
+            .filter(|(path, _)| !is_test_path(path))
+            .map(|(path, module)| (path.as_str(), module))
+    }
+
+    /// The dotted module a relative path holds: `src/a/b.py` and `src/a/b/__init__.py` are
+    /// `a.b`. `None` for files that are not Python or lie outside the source root.
+    pub fn module_name(&self, path: &str) -> Option<String> {
+        let root = self.source_root();
+        let inside = if root.is_empty() {
+            path
+        } else {
+            path.strip_prefix(root)?.strip_prefix('/')?
+        };
+        let stem = inside.strip_suffix(".py")?;
+        let stem = stem.strip_suffix("/__init__").unwrap_or(stem);
+        Some(stem.replace('/', "."))
+    }
+
+    /// The top-level import packages and modules this package ships (`shopify_osiris`): the
+    /// folders with an `__init__.py` and the `.py` files directly under the source root,
+    /// leaving out tests and build scripts in a flat layout.
+    pub fn import_packages(&self) -> Vec<String> {
+        const NOT_SHIPPED: &[&str] = &["setup", "conftest", "noxfile", "tests", "test", "docs"];
+        let root = self.source_root();
+        let mut names: Vec<String> = self
+            .files
+            .iter()
+            .filter_map(|file| {
+                let inside = if root.is_empty() {
+                    file.relative.as_str()
+                } else {
+                    file.relative.strip_prefix(root)?.strip_prefix('/')?
+                };
+                match inside.split_once('/') {
+                    Some((top, "__init__.py")) => Some(top.to_owned()),
+                    None => inside.strip_suffix(".py").map(str::to_owned),
+                    Some(_) => None,
+                }
+            })
+            .filter(|name| !NOT_SHIPPED.contains(&name.as_str()))
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// The import package a spec belongs to: the folder it sits in, as a dotted name
+    /// (`src/acme_osiris/processor/spec.yaml` is in `acme_osiris.processor`), when that folder
+    /// is a package.
+    pub fn spec_import_package(&self, spec_path: &str) -> Option<String> {
+        let directory = spec_path.rsplit_once('/')?.0;
+        if !self.has_file(&format!("{directory}/__init__.py")) {
+            return None;
+        }
+        self.module_name(&format!("{directory}/__init__.py"))
+    }
+
     /// The directory holding importable packages: `src` in the src layout, else the root.
     pub fn source_root(&self) -> &'static str {
         if self
@@ -284,4 +345,9 @@ impl Package {
             ""
         }
     }
+}
+
+/// Files under `tests/` or `test/` are the package's tests, not what it ships.
+fn is_test_path(path: &str) -> bool {
+    path.starts_with("tests/") || path.starts_with("test/")
 }
