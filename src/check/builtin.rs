@@ -112,12 +112,7 @@ pub fn releases_words(versions: &[&str]) -> String {
             _ => parts.push(format!("{} to {}", known[start], known[end])),
         }
     }
-    let text = match parts.as_slice() {
-        [] => String::new(),
-        [one] => one.clone(),
-        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
-    };
-    format!("Osiris {text}")
+    format!("Osiris {}", crate::diagnostics::join_words(&parts))
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ mod spec_rules;
 
 use std::collections::BTreeMap;
 
-use crate::diagnostics::{Diagnostic, Severity};
+use crate::diagnostics::{Diagnostic, Severity, join_words};
 use crate::model::{ComponentName, PackageName, PackageVersion};
 use crate::package::Package;
 
@@ -87,15 +87,6 @@ pub fn check(package: &Package) -> Report {
         diagnostics,
         allowed,
         summary: summarize(package),
-    }
-}
-
-/// `a`, `a and b`, `a, b and c`.
-fn join_words(words: &[String]) -> String {
-    match words {
-        [] => String::new(),
-        [one] => one.clone(),
-        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
     }
 }
 

@@ -289,7 +289,9 @@ pub fn install(shell: &mut Shell, opts: InstallOpts) -> anyhow::Result<Installed
         let parsed = InstallSpec::parse(spec).help_with(spec)?;
         match parsed {
             InstallSpec::Name {
-                name, specifiers, ..
+                name,
+                specifiers,
+                component,
             } => {
                 let package = index.find_package(&name)?.ok_or_else(|| {
                     helped(
@@ -304,9 +306,14 @@ pub fn install(shell: &mut Shell, opts: InstallOpts) -> anyhow::Result<Installed
                     )
                 })?;
                 requested.push(package.clone());
-                requirements.push(
+                // A component is asked for as such: only versions that provide it will do.
+                let requirement = if component {
+                    Requirement::component(&name, &specifiers)
+                } else {
                     Requirement::new(&package, &specifiers)
-                        .with_context(|| format!("`{spec}` is not a valid requirement"))?,
+                };
+                requirements.push(
+                    requirement.with_context(|| format!("`{spec}` is not a valid requirement"))?,
                 );
             }
             InstallSpec::Tarball(path) => {
@@ -329,14 +336,21 @@ pub fn install(shell: &mut Shell, opts: InstallOpts) -> anyhow::Result<Installed
             }
         }
     }
-    // What the lock file says was asked for before stays asked for.
+    // What the lock file says was asked for before stays asked for, with every component
+    // the locked version provides: an update never takes away a component the user has.
     if let Some(lock) = usable_lock {
         for package in lock.packages.iter().filter(|p| p.requested) {
             if !requested.contains(&package.name) {
                 requested.push(package.name.clone());
+                let requirement = Requirement::new(&package.name, "")
+                    .with_context(|| format!("the lock file names `{}`", package.name))?;
                 requirements.push(
-                    Requirement::new(&package.name, "")
-                        .with_context(|| format!("the lock file names `{}`", package.name))?,
+                    package
+                        .components
+                        .iter()
+                        .fold(requirement, |requirement, component| {
+                            requirement.providing(component.as_str())
+                        }),
                 );
             }
         }
