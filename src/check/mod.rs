@@ -26,6 +26,13 @@ pub const OSIRIS_SCHEMA_VERSION: &str = "0.5.7";
 /// The entry-point group that Osiris discovers components through.
 pub const ENTRY_POINT_GROUP: &str = "osiris.components";
 
+/// The Osiris range a package states: the specifiers of its `osiris-pipeline` dependency.
+pub fn osiris_range(
+    pyproject: &crate::package::pyproject::Pyproject,
+) -> Option<pep440_rs::VersionSpecifiers> {
+    pyproject_rules::osiris_requirement(pyproject).map(|(range, _)| range)
+}
+
 /// The outcome of checking one package.
 #[derive(Debug)]
 pub struct Report {
@@ -105,6 +112,12 @@ fn sort(diagnostics: &mut [Diagnostic]) {
 
 fn summarize(package: &Package) -> PackageSummary {
     let pyproject = package.pyproject.as_ref();
+    let mut components: Vec<ComponentName> = package
+        .specs
+        .iter()
+        .filter_map(|spec| spec.yaml.value.get("name")?.as_str()?.parse().ok())
+        .collect();
+    components.sort();
     PackageSummary {
         name: pyproject
             .and_then(|p| p.project_string("name"))
@@ -112,10 +125,6 @@ fn summarize(package: &Package) -> PackageSummary {
         version: pyproject
             .and_then(|p| p.project_string("version"))
             .and_then(|v| v.value.parse().ok()),
-        components: package
-            .specs
-            .iter()
-            .filter_map(|spec| spec.yaml.value.get("name")?.as_str()?.parse().ok())
-            .collect(),
+        components,
     }
 }

@@ -2,6 +2,7 @@
 //! an ops `*Opts` struct and calls one ops function; this file owns the global flags, the
 //! shell, and the mapping of errors to exit codes.
 
+mod add;
 mod build;
 mod check;
 mod index;
@@ -14,6 +15,7 @@ mod publish;
 mod search;
 mod sign;
 mod verify;
+mod version;
 
 use std::process::ExitCode;
 
@@ -96,6 +98,8 @@ enum Command {
     Tree(install::TreeArgs),
     Update(install::UpdateArgs),
     Lock(install::LockCommandArgs),
+    Version(version::VersionArgs),
+    Add(add::AddArgs),
 }
 
 /// Parses the command line, runs the command and returns the process exit code.
@@ -155,6 +159,8 @@ fn run(command: Command, shell: &mut Shell) -> anyhow::Result<ExitCode> {
         Command::Tree(args) => install::run_tree(args, shell),
         Command::Update(args) => install::run_update(args, shell),
         Command::Lock(args) => install::run_lock(args, shell),
+        Command::Version(args) => version::run(args, shell),
+        Command::Add(args) => add::run(args, shell),
     }
 }
 

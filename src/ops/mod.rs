@@ -2,7 +2,9 @@
 //! resolved from flags, environment and config by the CLI) and the [`Shell`](crate::shell::Shell)
 //! for status lines, calls the domain modules, and returns a result the CLI renders.
 
+pub mod add;
 pub mod build;
+pub mod changes;
 pub mod check;
 pub mod index;
 pub mod install;
@@ -14,3 +16,4 @@ pub mod registry;
 pub mod search;
 pub mod sign;
 pub mod verify;
+pub mod version;

@@ -2,7 +2,10 @@
 //! Python modules that entry points and drivers name. Loading never fails on bad content;
 //! what it cannot read becomes a [`Diagnostic`] so `ocp check` reports everything at once.
 //! Errors reading the directory itself (it does not exist) are returned as `Err`.
+//! [`edit`] holds the few edits ocp makes to a package's files (versions, entry points,
+//! dependencies, CHANGELOG), each keeping the rest of the file as it was.
 
+pub mod edit;
 pub mod files;
 pub mod imports;
 pub mod pyproject;

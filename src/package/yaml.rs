@@ -128,9 +128,38 @@ pub fn load(text: &str) -> Result<LocatedYaml, YamlError> {
 fn span_of(text: &str, node: &MarkedYamlOwned) -> Range<usize> {
     let start = offset_of(text, node.span.start.line(), node.span.start.col());
     let end = offset_of(text, node.span.end.line(), node.span.end.col());
+    // The parser's end of a quoted scalar can run on over a comment after it; a quoted
+    // scalar ends at its closing quote.
+    if let Some(quoted) = quoted_end(text, start) {
+        return start..quoted;
+    }
     // Block scalars and mappings can end on the next line; keep spans inside one line when the
     // value is a scalar so the rendered snippet shows the line that matters.
     start..end.max(start)
+}
+
+/// The end (after the closing quote) of a quoted scalar starting at `start`: `"` with `\`
+/// escapes, or `'` with `''` for a quote inside.
+fn quoted_end(text: &str, start: usize) -> Option<usize> {
+    let rest = text.get(start..)?;
+    let quote = rest.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+    let mut characters = rest.char_indices().skip(1).peekable();
+    while let Some((at, character)) = characters.next() {
+        match character {
+            '\\' if quote == '"' => {
+                characters.next();
+            }
+            c if c == quote => {
+                if quote == '\'' && characters.peek().is_some_and(|(_, next)| *next == '\'') {
+                    characters.next();
+                    continue;
+                }
+                return Some(start + at + 1);
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 fn convert(
@@ -247,6 +276,20 @@ mod tests {
         assert_eq!(&text[key], "driver");
         assert_eq!(&text[yaml.value_span("/modes/0").expect("item")], "extract");
         assert_eq!(yaml.value["x-runtime"]["driver"], "a.b:C");
+    }
+
+    #[test]
+    fn quoted_scalars_end_at_their_closing_quote() {
+        for (text, pointer, expected) in [
+            ("version: \"0.1.0\"  # c\nx: 1\n", "/version", "\"0.1.0\""),
+            ("version: 'it''s'  # c\n", "/version", "'it''s'"),
+            ("v: \"a\\\"b\" # c\n", "/v", "\"a\\\"b\""),
+            ("version: 0.1.0  # c\n", "/version", "0.1.0"),
+        ] {
+            let yaml = load(text).expect("valid");
+            let span = yaml.value_span(pointer).expect("span");
+            assert_eq!(&text[span], expected, "{text:?}");
+        }
     }
 
     #[test]

@@ -3,6 +3,10 @@
 //! tests of one kind of component; `templates/licenses` the license texts. In paths,
 //! `__import__` becomes the import package and a leading `_` becomes `.` (so the repository's
 //! own git does not read the templates' `.gitignore`). In contents, `{{variable}}` is replaced.
+//! [`component`] renders the same templates as one more component of an existing package
+//! (`ocp add`).
+
+pub mod component;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -13,7 +17,7 @@ use pep440_rs::{Operator, VersionSpecifiers};
 
 use crate::model::{ComponentName, PackageName, format_specifiers};
 
-static TEMPLATES: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/templates");
+pub(super) static TEMPLATES: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/templates");
 
 /// The kinds of component `ocp new` can scaffold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,7 +57,7 @@ impl Template {
         }
     }
 
-    fn dependencies(self) -> &'static [&'static str] {
+    pub(super) fn dependencies(self) -> &'static [&'static str] {
         match self {
             Template::ApiExtractor => &["requests>=2.31", "pandas>=2.0"],
             Template::DbWriter => &["sqlalchemy>=2.0", "pandas>=2.0"],
@@ -239,7 +243,7 @@ fn target_path(relative: &str, import_name: &str) -> String {
         .join("/")
 }
 
-fn substitute(
+pub(super) fn substitute(
     file: &str,
     text: &str,
     variables: &BTreeMap<&str, String>,
@@ -289,7 +293,7 @@ fn toml_string(text: &str) -> String {
     toml_edit::Value::from(text).to_string().trim().to_owned()
 }
 
-fn variables(new: &NewPackage) -> BTreeMap<&'static str, String> {
+pub(super) fn variables(new: &NewPackage) -> BTreeMap<&'static str, String> {
     let family_title = title_case(new.component.family());
     let title = format!("{family_title} {}", title_case(new.component.role()));
     let class_name = format!("{}Driver", title.replace(' ', ""));
