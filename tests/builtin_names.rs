@@ -164,3 +164,39 @@ fn verify(sandbox: &Sandbox, checkout: &Path) -> (Option<i32>, serde_json::Value
         .unwrap_or_else(|error| panic!("not JSON ({error}): {}", stderr(&output)));
     (output.status.code(), report)
 }
+
+#[test]
+fn installing_a_component_osiris_ships_says_it_is_already_there() {
+    let sandbox = Sandbox::new();
+    let output = run(sandbox.ocp().args([
+        "install",
+        "mysql.extractor",
+        "--dry-run",
+        "--osiris-version",
+        "0.5.7",
+        "--python-version",
+        "3.11",
+    ]));
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stderr(&output),
+        "error: `mysql.extractor` is part of Osiris 0.5.7, which this environment already has\n\
+         help: there is nothing to install; use the component in a pipeline as it is\n"
+    );
+    // Osiris 0.5.5 did not ship posthog.extractor, so there it is an ordinary name.
+    let output = run(sandbox.ocp().args([
+        "install",
+        "posthog.extractor",
+        "--dry-run",
+        "--osiris-version",
+        "0.5.5",
+        "--python-version",
+        "3.11",
+    ]));
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).starts_with("error: there is no package or component `posthog.extractor`"),
+        "{}",
+        stderr(&output)
+    );
+}

@@ -285,6 +285,7 @@ pub fn install(shell: &mut Shell, opts: InstallOpts) -> anyhow::Result<Installed
     let mut requirements = Vec::new();
     let mut requested = Vec::new();
     let mut locals: Vec<LocalTarball> = Vec::new();
+    let osiris_text = osiris.to_string();
     for spec in &opts.specs {
         let parsed = InstallSpec::parse(spec).help_with(spec)?;
         match parsed {
@@ -293,6 +294,16 @@ pub fn install(shell: &mut Shell, opts: InstallOpts) -> anyhow::Result<Installed
                 specifiers,
                 component,
             } => {
+                if component
+                    && crate::check::builtin::shipped_by(&name).contains(&osiris_text.as_str())
+                {
+                    return Err(helped(
+                        format!(
+                            "`{name}` is part of Osiris {osiris_text}, which this environment already has"
+                        ),
+                        "there is nothing to install; use the component in a pipeline as it is",
+                    ));
+                }
                 let package = index.find_package(&name)?.ok_or_else(|| {
                     helped(
                         format!(
