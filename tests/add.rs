@@ -136,13 +136,7 @@ fn an_added_component_checks_tests_publishes_and_installs_by_name() {
     );
     run_ok(sandbox.ocp().args(["check", "--path"]).arg(&root));
 
-    let key = sandbox.dir.path().join("me.key");
-    run_ok(
-        sandbox
-            .ocp()
-            .args(["key", "generate", "--no-password", "--output"])
-            .arg(&key),
-    );
+    let key = sandbox.signing_key("me");
     let publish = run_ok(
         sandbox
             .ocp()

@@ -28,17 +28,6 @@ fn replace(path: &Path, from: &str, to: &str) {
     fs::write(path, text.replacen(from, to, 1)).expect("write");
 }
 
-fn key(sandbox: &Sandbox) -> PathBuf {
-    let key = sandbox.dir.path().join("me.key");
-    run_ok(
-        sandbox
-            .ocp()
-            .args(["key", "generate", "--no-password", "--output"])
-            .arg(&key),
-    );
-    key
-}
-
 #[test]
 fn ocp_new_refuses_a_name_osiris_ships_and_writes_nothing() {
     let sandbox = Sandbox::new();
@@ -67,7 +56,7 @@ fn ocp_new_refuses_a_name_osiris_ships_and_writes_nothing() {
 #[test]
 fn publish_refuses_a_name_osiris_ships_and_the_index_does_not_change() {
     let sandbox = Sandbox::new();
-    let key = key(&sandbox);
+    let key = sandbox.signing_key("me");
     // A first publish creates the default index, so its state can be compared afterwards.
     let fine = generate(&sandbox, "shopify.extractor", "shopify-osiris");
     run_ok(
@@ -113,7 +102,7 @@ fn publish_refuses_a_name_osiris_ships_and_the_index_does_not_change() {
 #[test]
 fn index_verify_reports_a_version_that_provides_a_name_osiris_ships() {
     let sandbox = Sandbox::new();
-    let key = key(&sandbox);
+    let key = sandbox.signing_key("me");
     let root = generate(&sandbox, "shopify.extractor", "shopify-osiris");
     run_ok(
         sandbox

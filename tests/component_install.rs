@@ -10,7 +10,7 @@ mod common;
 #[path = "common/python.rs"]
 mod python;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use common::{Sandbox, run, run_ok, stderr, stdout};
 use python::{osiris_env, run_python};
@@ -43,16 +43,19 @@ fn ocp_in_env(sandbox: &Sandbox, command: &str, env: &Path, args: &[&str]) -> st
         .arg(env))
 }
 
+/// Asserts that the command succeeded and its stderr holds each of `texts`.
+fn succeeds_with(output: &std::process::Output, texts: &[&str]) {
+    let text = stderr(output);
+    assert!(output.status.success(), "{text}");
+    for expected in texts {
+        assert!(text.contains(expected), "no {expected:?} in:\n{text}");
+    }
+}
+
 #[test]
 fn a_component_installs_from_the_last_version_that_provides_it_and_update_keeps_it() {
     let sandbox = Sandbox::new();
-    let key: PathBuf = sandbox.dir.path().join("me.key");
-    run_ok(
-        sandbox
-            .ocp()
-            .args(["key", "generate", "--no-password", "--output"])
-            .arg(&key),
-    );
+    let key = sandbox.signing_key("me");
     run_ok(
         sandbox
             .ocp()
@@ -72,13 +75,12 @@ fn a_component_installs_from_the_last_version_that_provides_it_and_update_keeps_
 
     let env = sandbox.dir.path().join("venv");
     let python = osiris_env(&env, false);
-    let output = ocp_in_env(&sandbox, "install", &env, &["acme.extractor"]);
-    assert!(output.status.success(), "{}", stderr(&output));
-    let text = stderr(&output);
-    assert!(
-        text.contains(&format!("warning: {NOTE}\n"))
-            && text.contains("Installed acme-osiris v0.1.0: acme.extractor\n"),
-        "{text}"
+    succeeds_with(
+        &ocp_in_env(&sandbox, "install", &env, &["acme.extractor"]),
+        &[
+            &format!("warning: {NOTE}\n"),
+            "Installed acme-osiris v0.1.0: acme.extractor\n",
+        ],
     );
     assert_eq!(run_python(&python, REGISTRY, &[]), "['acme.extractor']\n");
 
@@ -105,13 +107,12 @@ fn a_component_installs_from_the_last_version_that_provides_it_and_update_keeps_
     assert_eq!(report["packages"][0]["version"], "0.1.0");
 
     // An update never takes the component away: it stays at 0.1.0 and says why.
-    let output = ocp_in_env(&sandbox, "update", &env, &[]);
-    assert!(output.status.success(), "{}", stderr(&output));
-    let text = stderr(&output);
-    assert!(
-        text.contains(&format!("warning: {NOTE}\n"))
-            && text.contains("Unchanged everything requested is already installed"),
-        "{text}"
+    succeeds_with(
+        &ocp_in_env(&sandbox, "update", &env, &[]),
+        &[
+            &format!("warning: {NOTE}\n"),
+            "Unchanged everything requested is already installed",
+        ],
     );
     let lock = std::fs::read_to_string(sandbox.work().join("ocp.lock")).expect("lock");
     assert!(

@@ -182,26 +182,17 @@ fn load(path: &Path) -> Result<Scenario, String> {
                 .unwrap_or(false);
             let components = strings(package.get("components"))?;
             for version in &versions {
-                let entry = if package.contains_key("components") {
-                    support::entry_with_components(
-                        name,
-                        version,
-                        &components,
-                        &dependencies,
-                        text(package, "osiris", ">=0.5.0,<1.0.0")?,
-                        text(package, "python", ">=3.11")?,
-                        yanked,
-                    )
-                } else {
-                    support::entry(
-                        name,
-                        version,
-                        &dependencies,
-                        text(package, "osiris", ">=0.5.0,<1.0.0")?,
-                        text(package, "python", ">=3.11")?,
-                        yanked,
-                    )
-                };
+                let mut entry = support::entry(
+                    name,
+                    version,
+                    &dependencies,
+                    text(package, "osiris", ">=0.5.0,<1.0.0")?,
+                    text(package, "python", ">=3.11")?,
+                    yanked,
+                );
+                if package.contains_key("components") {
+                    entry.components = components.clone();
+                }
                 source.add(entry);
             }
         }

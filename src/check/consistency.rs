@@ -6,13 +6,15 @@
 use std::collections::BTreeSet;
 use std::str::FromStr;
 
-use pep440_rs::{Operator, VersionSpecifier, VersionSpecifiers};
+use pep440_rs::{VersionSpecifier, VersionSpecifiers};
 use serde_json::Value;
 
 use super::codes;
 use super::pyproject_rules::osiris_requirement;
 use crate::diagnostics::Diagnostic;
-use crate::model::{PackageName, PackageVersion, format_specifiers, semver_to_pep440};
+use crate::model::{
+    PackageName, PackageVersion, format_specifiers, semver_to_pep440, single_bound_items,
+};
 use crate::package::Package;
 
 const FILE: &str = "pyproject.toml";
@@ -68,10 +70,13 @@ fn python_range(package: &Package, out: &mut Vec<Diagnostic>) {
         }
         let stated_text: Vec<String> = stated.iter().map(ToString::to_string).collect();
         let fix = match single_bound_items("python", &truth) {
-            Some(items) => format!(
-                "list exactly {} (one bound per item), or remove the Python items",
-                items.join(" and ")
-            ),
+            Some(items) => {
+                let items: Vec<String> = items.iter().map(|item| format!("`{item}`")).collect();
+                format!(
+                    "list exactly {} (one bound per item), or remove the Python items",
+                    items.join(" and ")
+                )
+            }
             None => "remove the Python items (the spec schema cannot state this range)".to_owned(),
         };
         out.push(
@@ -88,29 +93,6 @@ fn python_range(package: &Package, out: &mut Vec<Diagnostic>) {
             .help(format!("{fix}; `requires-python` in pyproject.toml is the source of truth")),
         );
     }
-}
-
-/// `name>=1.0` items, one bound each, as the spec schema's `compatibility.requires` pattern
-/// allows; `None` when a bound has no such form (`~=`, `!=`, wildcards).
-fn single_bound_items(name: &str, range: &VersionSpecifiers) -> Option<Vec<String>> {
-    range
-        .iter()
-        .map(|bound| {
-            let operator = match bound.operator() {
-                Operator::GreaterThanEqual => ">=",
-                Operator::GreaterThan => ">",
-                Operator::LessThanEqual => "<=",
-                Operator::LessThan => "<",
-                Operator::Equal => "==",
-                _ => return None,
-            };
-            let version = bound.version().to_string();
-            version
-                .chars()
-                .all(|c| c.is_ascii_digit() || c == '.')
-                .then(|| format!("`{name}{operator}{version}`"))
-        })
-        .collect()
 }
 
 fn versions(package: &Package, out: &mut Vec<Diagnostic>) {

@@ -10,4 +10,6 @@ mod version;
 pub use checksum::{Checksum, ChecksumError};
 pub use key_id::{KeyId, KeyIdError};
 pub use names::{ComponentName, ImportName, NameError, PackageName, normalize_name};
-pub use version::{PackageVersion, VersionError, format_specifiers, semver_to_pep440};
+pub use version::{
+    PackageVersion, VersionError, format_specifiers, semver_to_pep440, single_bound_items,
+};

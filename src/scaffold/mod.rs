@@ -13,9 +13,9 @@ use std::fmt;
 use std::str::FromStr;
 
 use include_dir::{Dir, include_dir};
-use pep440_rs::{Operator, VersionSpecifiers};
+use pep440_rs::VersionSpecifiers;
 
-use crate::model::{ComponentName, PackageName, format_specifiers};
+use crate::model::{ComponentName, PackageName, format_specifiers, single_bound_items};
 
 pub(super) static TEMPLATES: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/templates");
 
@@ -167,24 +167,7 @@ fn first_line(text: &str) -> String {
 /// The Osiris range as `compatibility.requires` items, one bound each, or `None` when a
 /// bound has no form the 0.5.7 schema accepts (`~=`, `!=`, wildcards, pre-releases).
 pub fn osiris_requires_items(range: &VersionSpecifiers) -> Option<Vec<String>> {
-    range
-        .iter()
-        .map(|specifier| {
-            let operator = match specifier.operator() {
-                Operator::GreaterThanEqual => ">=",
-                Operator::GreaterThan => ">",
-                Operator::LessThanEqual => "<=",
-                Operator::LessThan => "<",
-                Operator::Equal => "==",
-                _ => return None,
-            };
-            let version = specifier.version().to_string();
-            version
-                .chars()
-                .all(|c| c.is_ascii_digit() || c == '.')
-                .then(|| format!("osiris{operator}{version}"))
-        })
-        .collect()
+    single_bound_items("osiris", range)
 }
 
 /// Renders every file of the new package: relative path -> contents.

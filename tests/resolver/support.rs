@@ -12,7 +12,7 @@ use ocp::resolve::{Request, Requirement, Resolution, ResolveOptions};
 use pep440_rs::{Version, VersionSpecifiers};
 
 /// An entry with the fields the resolver reads; the rest are placeholders. It provides
-/// `{family}.extractor`; [`entry_with_components`] chooses.
+/// `{family}.extractor` (set `components` for others).
 pub fn entry(
     name: &str,
     version: &str,
@@ -40,22 +40,6 @@ pub fn entry(
         key_id: "0123456789ABCDEF".to_owned(),
         yanked,
         published: "2026-01-01T00:00:00Z".to_owned(),
-    }
-}
-
-/// An entry that provides exactly `components`.
-pub fn entry_with_components(
-    name: &str,
-    version: &str,
-    components: &[String],
-    dependencies: &[(&str, &str)],
-    osiris: &str,
-    python: &str,
-    yanked: bool,
-) -> IndexEntry {
-    IndexEntry {
-        components: components.to_vec(),
-        ..entry(name, version, dependencies, osiris, python, yanked)
     }
 }
 
