@@ -1,6 +1,9 @@
-//! The driver named by `x-runtime.driver` must exist in the package, as a class with a
-//! `run(self, *, step_id, config, inputs, ctx)` method. Checked by reading the source; the
-//! user's code is never run.
+//! The driver named by `x-runtime.driver` must exist in the package, inside one of its own
+//! import packages (never in Osiris's `osiris`, which belongs to osiris-pipeline), as a class
+//! with a `run(self, *, step_id, config, inputs, ctx)` method. Osiris calls `run` with those
+//! four keywords, so a signature that only fails to make them keyword-only is a warning, and
+//! one Osiris cannot call is an error. Checked by reading the source; the user's code is
+//! never run.
 
 use serde_json::Value;
 

@@ -1,6 +1,9 @@
 //! The rules `ocp check` runs over a loaded [`Package`]. Each rule module looks at one
 //! concern and pushes [`Diagnostic`]s; none of them print or stop at the first problem.
-//! `ocp build` runs the same rules and refuses to build while any error remains.
+//! `ocp build` runs the same rules and refuses to build while any error remains. A package's
+//! `[tool.ocp.check] allow` list is applied last (`allow`); [`builtin`] holds the component
+//! names Osiris releases ship, which `ocp new`, `ocp add`, publishing and index verification
+//! refuse too.
 
 mod allow;
 pub mod builtin;

@@ -207,6 +207,13 @@ impl Package {
                         YamlError::Empty => Diagnostic::error(codes::SPEC_NOT_MAPPING, format!("`{path}` is empty"))
                             .in_file(&path)
                             .help("run `ocp new` in another directory to see a complete spec.yaml"),
+                        YamlError::TooDeep { offset } => Diagnostic::error(
+                            codes::YAML_SYNTAX,
+                            format!("`{path}` nests deeper than {} levels, which no component spec needs", yaml::MAX_DEPTH),
+                        )
+                        .at(&path, offset..offset)
+                        .label("too deep here")
+                        .help("flatten the structure; a spec is a handful of levels deep"),
                         YamlError::MultipleDocuments { second_offset } => Diagnostic::error(
                             codes::YAML_SYNTAX,
                             format!("`{path}` holds more than one YAML document; Osiris reads exactly one"),

@@ -26,6 +26,45 @@ pub enum YamlError {
     Empty,
     /// More than one document (`---`); Osiris reads exactly one.
     MultipleDocuments { second_offset: usize },
+    /// Nested deeper than [`MAX_DEPTH`] levels; `offset` is where that depth is reached.
+    TooDeep { offset: usize },
+}
+
+/// How deeply a spec may nest. Real specs nest about eight levels; the YAML parser recurses
+/// once per level, so a hostile file thousands of levels deep would overflow the stack.
+pub const MAX_DEPTH: usize = 128;
+
+/// Where a block structure first nests deeper than [`MAX_DEPTH`]: each line indented further
+/// than the one it belongs to, and each `- ` that starts a sequence item, opens a level.
+/// (Flow collections, `[` and `{`, are limited by the parser itself.)
+fn too_deep(text: &str) -> Option<usize> {
+    let mut levels: Vec<usize> = Vec::new();
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let start = offset;
+        offset += line.len();
+        let content = line.trim_start_matches(' ');
+        if content.trim().is_empty() || content.starts_with('#') {
+            continue;
+        }
+        let indent = line.len() - content.len();
+        while levels.last().is_some_and(|level| *level >= indent) {
+            levels.pop();
+        }
+        levels.push(indent);
+        // `- - - x`: every dash after the indentation is one more level.
+        let mut rest = content;
+        let mut column = indent;
+        while let Some(after) = rest.strip_prefix("- ").or_else(|| rest.strip_prefix("-\t")) {
+            column += rest.len() - after.trim_start().len();
+            rest = after.trim_start();
+            levels.push(column);
+        }
+        if levels.len() > MAX_DEPTH {
+            return Some(start + indent);
+        }
+    }
+    None
 }
 
 /// A loaded YAML document: its value and the location of every node.
@@ -89,6 +128,9 @@ impl LocatedYaml {
 
 /// Loads exactly one YAML document from `text`.
 pub fn load(text: &str) -> Result<LocatedYaml, YamlError> {
+    if let Some(offset) = too_deep(text) {
+        return Err(YamlError::TooDeep { offset });
+    }
     let documents = MarkedYamlOwned::load_from_str(text).map_err(|error| {
         let marker = error.marker();
         YamlError::Syntax {
@@ -321,6 +363,23 @@ mod tests {
             Err(YamlError::Syntax { offset, .. }) => assert!(offset <= text.len()),
             other => panic!("expected a syntax error, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn refuses_nesting_deeper_than_the_limit_without_overflowing() {
+        let nested = |depth: usize| -> String {
+            (0..depth)
+                .map(|level| format!("{}a:\n", "  ".repeat(level)))
+                .collect()
+        };
+        assert!(load(&nested(MAX_DEPTH - 1)).is_ok());
+        match load(&nested(5000)) {
+            Err(YamlError::TooDeep { offset }) => assert!(offset > 0),
+            other => panic!("expected TooDeep, got {other:?}"),
+        }
+        let dashes = format!("x:\n  {}a\n", "- ".repeat(MAX_DEPTH + 1));
+        assert!(matches!(load(&dashes), Err(YamlError::TooDeep { .. })));
+        assert!(load("a:\n  - b: 1\n    c: 2\n  - - x\n    - y\n").is_ok());
     }
 
     #[test]
