@@ -317,3 +317,35 @@ fn ocp_new_points_at_ocp_add_when_the_family_package_exists() {
         "     Checked acme-writer-osiris v0.1.0: no problems found\n"
     );
 }
+
+#[test]
+fn the_distribution_name_advice_counts_every_component() {
+    let sandbox = Sandbox::new();
+    let root = new_package(&sandbox, "acme.extractor");
+    run_ok(sandbox.ocp_in(&root).args(["add", "acme.processor"]));
+    let pyproject = root.join("pyproject.toml");
+    let text = fs::read_to_string(&pyproject).expect("read");
+    fs::write(
+        &pyproject,
+        text.replacen("name = \"acme-osiris\"", "name = \"tools-osiris\"", 1),
+    )
+    .expect("write");
+    let output = run(sandbox
+        .ocp()
+        .args(["check", "--format", "json", "--path"])
+        .arg(&root));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    let naming: Vec<&serde_json::Value> = report["diagnostics"]
+        .as_array()
+        .expect("diagnostics")
+        .iter()
+        .filter(|d| d["code"] == "P009")
+        .collect();
+    assert_eq!(naming.len(), 1, "{report:#}");
+    assert_eq!(
+        naming[0]["message"],
+        "components `acme.extractor` and `acme.processor` are conventionally shipped together as `acme-osiris`, not `tools-osiris`"
+    );
+    assert_eq!(naming[0]["severity"], "warning");
+    assert_eq!(naming[0]["line"], 6);
+}

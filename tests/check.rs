@@ -474,6 +474,15 @@ const CASES: &[Case] = &[
         expect: &[("D004", Some("src/shopify_osiris/driver.py:30"))],
     },
     Case {
+        name: "distribution_named_after_another_family",
+        edits: &[Edit::Replace(
+            "pyproject.toml",
+            "name = \"shopify-osiris\"",
+            "name = \"tools-osiris\"",
+        )],
+        expect: &[("P009", Some("pyproject.toml:6"))],
+    },
+    Case {
         name: "allow_lists_unknown_and_unallowable_codes",
         edits: &[Edit::Replace(
             "pyproject.toml",

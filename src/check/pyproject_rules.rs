@@ -95,12 +95,13 @@ fn distribution_name(
     out: &mut Vec<Diagnostic>,
 ) {
     // A name Osiris ships is refused outright (S023); naming advice for it would mislead.
-    let components: Vec<ComponentName> = package
+    let mut components: Vec<ComponentName> = package
         .specs
         .iter()
         .filter_map(|spec| spec.yaml.value.get("name")?.as_str()?.parse().ok())
         .filter(|name: &ComponentName| super::builtin::shipped_by(name.as_str()).is_empty())
         .collect();
+    components.sort();
     let mut families: Vec<&str> = components.iter().map(ComponentName::family).collect();
     families.sort_unstable();
     families.dedup();

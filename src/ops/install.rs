@@ -318,7 +318,8 @@ pub fn install(shell: &mut Shell, opts: InstallOpts) -> anyhow::Result<Installed
                 })?;
                 requested.push(package.clone());
                 // A component is asked for as such: only versions that provide it will do.
-                let requirement = if component {
+                // (A name that only matched a package's name stays a package request.)
+                let requirement = if component && index.component_owner(&name)?.is_some() {
                     Requirement::component(&name, &specifiers)
                 } else {
                     Requirement::new(&package, &specifiers)
