@@ -16,7 +16,7 @@ use crate::check::{ENTRY_POINT_GROUP, builtin};
 use crate::error::helped;
 use crate::model::{ComponentName, PackageName, PackageVersion, normalize_name};
 use crate::ops::changes::Changes;
-use crate::package::pyproject::Pyproject;
+use crate::package::pyproject::{Pyproject, Spanned};
 use crate::package::{Package, edit, python, yaml};
 use crate::scaffold::component::{self, Placement};
 use crate::scaffold::{NewPackage, Template, parse_osiris_range};
@@ -290,21 +290,29 @@ fn plan_pyproject(
         .is_none_or(|backend| backend.value.starts_with("setuptools"));
     text = edit::add_package_data(&text, &placement.module, "spec.yaml", setuptools)?;
     if let Ok(template) = Pyproject::parse(rendered) {
-        let have: Vec<String> = pyproject
-            .dependencies()
-            .iter()
-            .filter_map(|d| Requirement::<pep508_rs::VerbatimUrl>::from_str(&d.value).ok())
-            .map(|r| normalize_name(r.name.as_ref()))
-            .collect();
-        let wanted: Vec<String> = template
-            .dependencies()
-            .into_iter()
-            .map(|dependency| dependency.value)
-            .collect();
-        text = edit::add_dependencies(&text, &wanted, |requirement| {
-            Requirement::<pep508_rs::VerbatimUrl>::from_str(requirement)
-                .map_or(true, |r| have.contains(&normalize_name(r.name.as_ref())))
-        })?;
+        let names = |requirements: &[Spanned<String>]| -> Vec<String> {
+            requirements
+                .iter()
+                .filter_map(|d| Requirement::<pep508_rs::VerbatimUrl>::from_str(&d.value).ok())
+                .map(|r| normalize_name(r.name.as_ref()))
+                .collect()
+        };
+        // The runtime dependencies, and the `dev` extra the template's tests need.
+        for extra in [None, Some("dev")] {
+            let (have, wanted) = match extra {
+                None => (pyproject.dependencies(), template.dependencies()),
+                Some(extra) => (
+                    pyproject.optional_dependencies(extra).unwrap_or_default(),
+                    template.optional_dependencies(extra).unwrap_or_default(),
+                ),
+            };
+            let have = names(&have);
+            let wanted: Vec<String> = wanted.into_iter().map(|d| d.value).collect();
+            text = edit::add_dependencies(&text, extra, &wanted, |requirement| {
+                Requirement::<pep508_rs::VerbatimUrl>::from_str(requirement)
+                    .map_or(true, |r| have.contains(&normalize_name(r.name.as_ref())))
+            })?;
+        }
     }
     changes.edit("pyproject.toml", text)
 }

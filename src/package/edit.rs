@@ -49,22 +49,32 @@ pub fn set_pyproject_version(text: &str, version: &str) -> Result<String, EditEr
     Ok(document.to_string())
 }
 
-/// Adds requirements to `project.dependencies`, one per line like the existing ones, skipping
-/// those already present (`present` says whether a requirement's distribution is there).
+/// Adds requirements to `project.dependencies`, or with `extra` to
+/// `project.optional-dependencies.<extra>`, laid out like the existing items, skipping those
+/// already present (`present` says whether a requirement's distribution is there).
 pub fn add_dependencies(
     text: &str,
+    extra: Option<&str>,
     requirements: &[String],
     present: impl Fn(&str) -> bool,
 ) -> Result<String, EditError> {
     let mut document = parse(text)?;
     let project = project(&mut document)?;
-    if !project.contains_key("dependencies") {
-        project.insert("dependencies", toml_edit::value(Array::new()));
+    let (table, key, name) = match extra {
+        None => (project, "dependencies", "project.dependencies".to_owned()),
+        Some(extra) => (
+            implicit_table(project, "optional-dependencies")?,
+            extra,
+            format!("project.optional-dependencies.{extra}"),
+        ),
+    };
+    if !table.contains_key(key) {
+        table.insert(key, toml_edit::value(Array::new()));
     }
-    let array = project
-        .get_mut("dependencies")
+    let array = table
+        .get_mut(key)
         .and_then(Item::as_array_mut)
-        .ok_or_else(|| EditError::WrongType("project.dependencies".into(), "list"))?;
+        .ok_or(EditError::WrongType(name, "list"))?;
     // New items copy the layout of the last one (`\n    "x",` in a multi-line list).
     let decor = array.iter().last().map(|last| last.decor().clone());
     for requirement in requirements.iter().filter(|r| !present(r)) {
@@ -399,6 +409,7 @@ mod tests {
         );
         let added = add_dependencies(
             PYPROJECT,
+            None,
             &["duckdb>=0.9".to_owned(), "pyyaml>=6.0".to_owned()],
             |r| r.starts_with("pyyaml"),
         )
@@ -406,6 +417,12 @@ mod tests {
         assert!(
             added.contains("    \"pyyaml>=6.0\",\n    \"duckdb>=0.9\",\n]"),
             "{added}"
+        );
+        let dev = add_dependencies(&added, Some("dev"), &["pytest>=7.0".to_owned()], |_| false)
+            .expect("edit");
+        assert!(
+            dev.contains("\n[project.optional-dependencies]\ndev = [\"pytest>=7.0\"]\n"),
+            "{dev}"
         );
         let with_entry = add_entry_point(
             PYPROJECT,
