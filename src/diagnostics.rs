@@ -114,6 +114,18 @@ impl Diagnostic {
     }
 }
 
+/// A list in words: `a`, `a and b`, `a, b and c`.
+pub fn join_words(words: &[impl AsRef<str>]) -> String {
+    match words {
+        [] => String::new(),
+        [one] => one.as_ref().to_owned(),
+        [rest @ .., last] => {
+            let rest: Vec<&str> = rest.iter().map(AsRef::as_ref).collect();
+            format!("{} and {}", rest.join(", "), last.as_ref())
+        }
+    }
+}
+
 /// The text of every file a report points into, keyed by the path used in [`Location`].
 #[derive(Debug, Default, Clone)]
 pub struct SourceMap {

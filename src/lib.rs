@@ -14,18 +14,22 @@
 //!   plan, fetch and verify, stage, commit, report), so `--dry-run` stops after the plan.
 //! - domain modules, which never print and never know the CLI:
 //!   - [`package`]: reads a package directory (pyproject.toml, spec.yaml, Python sources)
-//!     into located models, so every finding can point at `file:line:column`;
+//!     into located models, so every finding can point at `file:line:column`; its `edit`
+//!     makes the few edits `ocp add` and `ocp version` need, keeping each file's formatting;
 //!   - [`check`]: the rules that `ocp check` runs over a loaded package, producing
-//!     [`diagnostics::Diagnostic`]s with stable codes;
+//!     [`diagnostics::Diagnostic`]s with stable codes, and the component names each Osiris
+//!     release ships (`check::builtin`, data read from the releases' wheels);
 //!   - [`build`]: file selection, PKG-INFO and the `ocp.json` manifest, and the reproducible
 //!     tarball writer;
-//!   - [`scaffold`]: the templates embedded from `templates/` and their rendering;
+//!   - [`scaffold`]: the templates embedded from `templates/` and their rendering, for a
+//!     new package (`ocp new`) or one more component in an existing one (`ocp add`);
 //!   - [`schemas`]: the JSON schemas embedded from `schemas/`;
 //!   - [`index`]: the git-backed package index: its format (`config.json`, one JSON-lines
 //!     file per package at a sharded path);
 //!   - [`resolve`]: which version of each OCP to install (pubgrub over the index entries,
-//!     with the environment's Osiris and Python as fixed virtual packages), and why nothing
-//!     fits when nothing does;
+//!     with the environment's Osiris and Python as fixed virtual packages; a component
+//!     request allows only versions that provide the component), and why nothing fits when
+//!     nothing does;
 //!   - [`signing`]: minisign-format keys and signatures (ed25519), the trusted comment that
 //!     binds a signature to an OCP's name, version and sha256, and the trusted keys files;
 //!   - [`lockfile`]: `ocp.lock`, what a resolution chose (versions, checksums, signers,

@@ -95,7 +95,7 @@ fn every_template_matches_its_fixture_tree() {
     for (component, template) in [
         ("shopify.extractor", "api-extractor"),
         ("postgres.writer", "db-writer"),
-        ("duckdb.processor", "sql-processor"),
+        ("orders.processor", "sql-processor"),
     ] {
         run_ok(
             sandbox

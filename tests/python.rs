@@ -92,6 +92,11 @@ fn an_editable_install_passes_the_unit_tests_and_skips_the_pipeline_tests_with_a
     );
 }
 
+#[test]
+fn sql_processor_package_passes_its_own_tests() {
+    generated_package_passes_its_own_tests("orders.processor");
+}
+
 const FIND_COMPONENT: &str = r#"
 import importlib, importlib.metadata as metadata, sys
 name = sys.argv[1]

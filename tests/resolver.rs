@@ -21,7 +21,8 @@ const NEVER_IN_MESSAGES: &[&str] = &["root 0", "∞", "dev0", "min0", "max0", "R
 const MINIMUM_SCENARIOS: usize = 20;
 
 enum Expected {
-    Versions(BTreeMap<String, String>),
+    /// The chosen versions, and text each note must hold (none when the list is empty).
+    Versions(BTreeMap<String, String>, Vec<String>),
     Error {
         contains: Vec<String>,
         absent: Vec<String>,
@@ -76,6 +77,36 @@ fn string_map(table: &Table, key: &str) -> Result<BTreeMap<String, String>, Stri
     Ok(map)
 }
 
+/// `shopify-osiris>=1.0`; `acme.extractor>=0.2` (a component, whose package the resolver
+/// finds); `acme-osiris [acme.extractor]` (a package whose version must provide the
+/// component, as `ocp update` asks for the components a locked package provided).
+fn parse_requirement(text: &str) -> Result<Requirement, String> {
+    let (head, components) = match text.split_once('[') {
+        Some((head, rest)) => (
+            head.trim(),
+            rest.trim_end_matches(']')
+                .split(',')
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .collect(),
+        ),
+        None => (text.trim(), Vec::new()),
+    };
+    let split = head.find(['<', '>', '=', '!', '~']).unwrap_or(head.len());
+    let (name, specifiers) = (&head[..split], head[split..].trim());
+    let requirement = if name.contains('.') {
+        Requirement::component(name, specifiers)
+    } else {
+        Requirement::new(name, specifiers)
+    }
+    .map_err(|error| error.to_string())?;
+    Ok(components
+        .into_iter()
+        .fold(requirement, |requirement, component| {
+            requirement.providing(component)
+        }))
+}
+
 fn version(value: &str) -> Result<Version, String> {
     Version::from_str(value).map_err(|error| format!("`{value}`: {error}"))
 }
@@ -88,7 +119,7 @@ fn load(path: &Path) -> Result<Scenario, String> {
     let top = document.as_table();
     let requirements = strings(top.get("request"))?
         .iter()
-        .map(|requirement| Requirement::from_str(requirement).map_err(|error| error.to_string()))
+        .map(|requirement| parse_requirement(requirement))
         .collect::<Result<Vec<_>, _>>()?;
     let mut preferences = BTreeMap::new();
     for (name, value) in string_map(top, "preferences")? {
@@ -149,15 +180,20 @@ fn load(path: &Path) -> Result<Scenario, String> {
                 .get("yanked")
                 .and_then(Item::as_bool)
                 .unwrap_or(false);
+            let components = strings(package.get("components"))?;
             for version in &versions {
-                source.add(support::entry(
+                let mut entry = support::entry(
                     name,
                     version,
                     &dependencies,
                     text(package, "osiris", ">=0.5.0,<1.0.0")?,
                     text(package, "python", ">=3.11")?,
                     yanked,
-                ));
+                );
+                if package.contains_key("components") {
+                    entry.components = components.clone();
+                }
+                source.add(entry);
             }
         }
     }
@@ -166,7 +202,10 @@ fn load(path: &Path) -> Result<Scenario, String> {
         .and_then(Item::as_table)
         .ok_or("missing [expect]")?;
     let expected = if expect.contains_key("versions") {
-        Expected::Versions(string_map(expect, "versions")?)
+        Expected::Versions(
+            string_map(expect, "versions")?,
+            strings(expect.get("notes"))?,
+        )
     } else if expect.contains_key("error") {
         Expected::Error {
             contains: strings(expect.get("error"))?,
@@ -190,12 +229,17 @@ fn run(path: &Path) -> Result<(), String> {
     if std::env::var_os("OCP_SCENARIO").is_some() {
         // Shows the outcome when one scenario is run on purpose, to write its expectations.
         match &outcome {
-            Ok(resolution) => println!("{}: {:?}", path.display(), resolution.versions()),
+            Ok(resolution) => println!(
+                "{}: {:?} {:?}",
+                path.display(),
+                resolution.versions(),
+                resolution.notes
+            ),
             Err(error) => println!("{}:\n{error}", path.display()),
         }
     }
     match (scenario.expected, outcome) {
-        (Expected::Versions(expected), Ok(resolution)) => {
+        (Expected::Versions(expected, notes), Ok(resolution)) => {
             let got: BTreeMap<String, String> = resolution
                 .versions()
                 .into_iter()
@@ -204,13 +248,23 @@ fn run(path: &Path) -> Result<(), String> {
             if got != expected {
                 return Err(format!("expected {expected:?}\n     got {got:?}"));
             }
+            let missing: Vec<&String> = notes
+                .iter()
+                .filter(|note| !resolution.notes.iter().any(|n| n.contains(note.as_str())))
+                .collect();
+            if !missing.is_empty() || (notes.is_empty() && !resolution.notes.is_empty()) {
+                return Err(format!(
+                    "expected the notes {notes:?}\n     got {:?}",
+                    resolution.notes
+                ));
+            }
             let problems = support::violations(&scenario.request, &scenario.options, &resolution);
             if !problems.is_empty() {
                 return Err(format!("the resolution breaks constraints: {problems:?}"));
             }
             Ok(())
         }
-        (Expected::Versions(expected), Err(error)) => Err(format!(
+        (Expected::Versions(expected, _), Err(error)) => Err(format!(
             "expected {expected:?}\n     got the error:\n{error}"
         )),
         (Expected::Error { .. }, Ok(resolution)) => Err(format!(

@@ -1,6 +1,8 @@
 //! Property tests of the resolver over random small indexes: it never panics, every answer
 //! keeps every constraint, it finds a solution exactly when one exists (checked by brute
-//! force), and removing a dependency never turns a solvable request unsolvable.
+//! force), and removing a dependency never turns a solvable request unsolvable. Some
+//! versions also provide a `{family}.writer` component, and some requests ask for it by
+//! component, which only versions that provide it may answer.
 
 #[path = "resolver/support.rs"]
 mod support;
@@ -36,8 +38,14 @@ const PYTHON: &[&str] = &["", ">=3.11", ">=3.13"];
 #[derive(Debug, Clone)]
 struct Case {
     entries: Vec<IndexEntry>,
-    request: Vec<(usize, usize)>,
+    /// (package, requirement, asked for by its writer component rather than by name).
+    request: Vec<(usize, usize, bool)>,
     allow_prereleases: bool,
+}
+
+/// The component only some versions of a package provide: `alpha.writer` for `alpha-osiris`.
+fn writer(name: &str) -> String {
+    format!("{}.writer", name.trim_end_matches("-osiris"))
 }
 
 fn entry_strategy(name: usize, version: usize) -> impl Strategy<Value = IndexEntry> {
@@ -46,8 +54,9 @@ fn entry_strategy(name: usize, version: usize) -> impl Strategy<Value = IndexEnt
         0..OSIRIS.len(),
         0..PYTHON.len(),
         proptest::bool::weighted(0.1),
+        proptest::bool::weighted(0.5),
     )
-        .prop_map(move |(dependencies, osiris, python, yanked)| {
+        .prop_map(move |(dependencies, osiris, python, yanked, writes)| {
             let mut seen = Vec::new();
             let dependencies: Vec<(&str, &str)> = dependencies
                 .into_iter()
@@ -59,14 +68,18 @@ fn entry_strategy(name: usize, version: usize) -> impl Strategy<Value = IndexEnt
                 })
                 .map(|(target, requirement)| (NAMES[target], REQUIREMENTS[requirement]))
                 .collect();
-            support::entry(
+            let mut entry = support::entry(
                 NAMES[name],
                 VERSIONS[version],
                 &dependencies,
                 OSIRIS[osiris],
                 PYTHON[python],
                 yanked,
-            )
+            );
+            if writes {
+                entry.components.push(writer(NAMES[name]));
+            }
+            entry
         })
 }
 
@@ -82,7 +95,14 @@ fn case_strategy() -> impl Strategy<Value = Case> {
     });
     (
         entries,
-        proptest::collection::vec((0..NAMES.len(), 0..REQUIREMENTS.len()), 1..3),
+        proptest::collection::vec(
+            (
+                0..NAMES.len(),
+                0..REQUIREMENTS.len(),
+                proptest::bool::weighted(0.3),
+            ),
+            1..3,
+        ),
         proptest::bool::weighted(0.2),
     )
         .prop_map(|(entries, request, allow_prereleases)| Case {
@@ -94,15 +114,15 @@ fn case_strategy() -> impl Strategy<Value = Case> {
 
 fn request_of(case: &Case) -> Request {
     let mut requirements: Vec<Requirement> = Vec::new();
-    for (name, requirement) in &case.request {
-        if requirements
-            .iter()
-            .all(|known| known.name() != NAMES[*name])
-        {
-            requirements.push(
-                Requirement::new(NAMES[*name], REQUIREMENTS[*requirement])
-                    .expect("valid requirement"),
-            );
+    for (name, requirement, by_component) in &case.request {
+        let new = if *by_component {
+            Requirement::component(&writer(NAMES[*name]), REQUIREMENTS[*requirement])
+        } else {
+            Requirement::new(NAMES[*name], REQUIREMENTS[*requirement])
+        }
+        .expect("valid requirement");
+        if requirements.iter().all(|known| known.name() != new.name()) {
+            requirements.push(new);
         }
     }
     Request {
@@ -139,7 +159,7 @@ fn solvable_by_brute_force(case: &Case, request: &Request) -> bool {
                 .filter(|entry| {
                     let version = Version::from_str(&entry.version).expect("version");
                     let asked = request.requirements.iter().any(|r| {
-                        r.name() == *name
+                        package_of(r) == *name
                             && VersionSpecifiers::from_str(&r.specifiers())
                                 .is_ok_and(|s| s.iter().any(|s| s.version().any_prerelease()))
                     });
@@ -168,9 +188,21 @@ fn solvable_by_brute_force(case: &Case, request: &Request) -> bool {
                 .and_then(|at| picked[at])
                 .map(|entry| Version::from_str(&entry.version).expect("version"))
         };
+        let entry_of = |name: &str| {
+            NAMES
+                .iter()
+                .position(|known| *known == name)
+                .and_then(|at| picked[at])
+        };
         let request_kept = request.requirements.iter().all(|requirement| {
-            version_of(requirement.name())
-                .is_some_and(|version| matches(&requirement.specifiers(), &version))
+            let name = package_of(requirement);
+            version_of(name).is_some_and(|version| matches(&requirement.specifiers(), &version))
+                && entry_of(name).is_some_and(|entry| {
+                    requirement
+                        .components()
+                        .iter()
+                        .all(|component| entry.components.contains(component))
+                })
         });
         let dependencies_kept = picked.iter().flatten().all(|entry| {
             entry.dependencies.iter().all(|dependency| {
@@ -180,6 +212,21 @@ fn solvable_by_brute_force(case: &Case, request: &Request) -> bool {
         });
         request_kept && dependencies_kept
     })
+}
+
+/// The package a requirement is about: its name, or for `alpha.writer` the `alpha-osiris`
+/// that the generated indexes put that component in.
+fn package_of(requirement: &Requirement) -> &'static str {
+    let family = requirement
+        .asked_component()
+        .and_then(|component| component.split('.').next())
+        .map(|family| format!("{family}-osiris"));
+    let name = family.as_deref().unwrap_or(requirement.name());
+    NAMES
+        .iter()
+        .find(|known| **known == name)
+        .copied()
+        .unwrap_or("")
 }
 
 fn never_leaks(error: &ResolveError) -> Result<(), TestCaseError> {

@@ -1,7 +1,7 @@
 //! Facts stated in more than one place must agree: the version (pyproject.toml, every
-//! spec.yaml, `__version__`) and the Osiris range. pyproject.toml is the source of truth for
-//! both, because it is what pip and ocp's resolver read; the other places are checked
-//! against it.
+//! spec.yaml, `__version__`), the Osiris range and the Python range. pyproject.toml is the
+//! source of truth for all three, because it is what pip and ocp's resolver read; the other
+//! places are checked against it.
 
 use std::collections::BTreeSet;
 use std::str::FromStr;
@@ -12,7 +12,9 @@ use serde_json::Value;
 use super::codes;
 use super::pyproject_rules::osiris_requirement;
 use crate::diagnostics::Diagnostic;
-use crate::model::{PackageName, PackageVersion, format_specifiers, semver_to_pep440};
+use crate::model::{
+    PackageName, PackageVersion, format_specifiers, semver_to_pep440, single_bound_items,
+};
 use crate::package::Package;
 
 const FILE: &str = "pyproject.toml";
@@ -20,6 +22,77 @@ const FILE: &str = "pyproject.toml";
 pub fn check(package: &Package, out: &mut Vec<Diagnostic>) {
     versions(package, out);
     osiris_range(package, out);
+    python_range(package, out);
+}
+
+/// `python>=3.11` items of `compatibility.requires` must state exactly `requires-python`.
+fn python_range(package: &Package, out: &mut Vec<Diagnostic>) {
+    let Some(declared) = package
+        .pyproject
+        .as_ref()
+        .and_then(|pyproject| pyproject.project_string("requires-python"))
+    else {
+        return;
+    };
+    // An invalid `requires-python` is reported by the pyproject rules.
+    let Ok(truth) = VersionSpecifiers::from_str(&declared.value) else {
+        return;
+    };
+    for spec in &package.specs {
+        let Some(items) = spec
+            .yaml
+            .value
+            .pointer("/compatibility/requires")
+            .and_then(Value::as_array)
+        else {
+            continue;
+        };
+        let mut stated: Vec<VersionSpecifier> = Vec::new();
+        let mut first = None;
+        for (index, item) in items.iter().enumerate() {
+            let Some(text) = item.as_str() else { continue };
+            let Some(bounds) = text.trim().strip_prefix("python") else {
+                continue;
+            };
+            if bounds.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+                continue; // another package whose name starts with `python`
+            }
+            first.get_or_insert(index);
+            if let Ok(specifiers) = VersionSpecifiers::from_str(bounds.trim()) {
+                stated.extend(specifiers.iter().cloned());
+            }
+        }
+        let Some(first) = first else { continue };
+        let agrees = stated.iter().all(|bound| truth.iter().any(|t| t == bound))
+            && truth.iter().all(|bound| stated.iter().any(|s| s == bound));
+        if agrees {
+            continue;
+        }
+        let stated_text: Vec<String> = stated.iter().map(ToString::to_string).collect();
+        let fix = match single_bound_items("python", &truth) {
+            Some(items) => {
+                let items: Vec<String> = items.iter().map(|item| format!("`{item}`")).collect();
+                format!(
+                    "list exactly {} (one bound per item), or remove the Python items",
+                    items.join(" and ")
+                )
+            }
+            None => "remove the Python items (the spec schema cannot state this range)".to_owned(),
+        };
+        out.push(
+            Diagnostic::error(
+                codes::PYTHON_RANGE_DISAGREES,
+                format!(
+                    "`compatibility.requires` states the Python range `{}`, but pyproject.toml says `requires-python = \"{}\"`",
+                    stated_text.join(","),
+                    declared.value
+                ),
+            )
+            .at_opt(&spec.path, spec.yaml.value_span(&format!("/compatibility/requires/{first}")))
+            .label("disagrees with pyproject.toml")
+            .help(format!("{fix}; `requires-python` in pyproject.toml is the source of truth")),
+        );
+    }
 }
 
 fn versions(package: &Package, out: &mut Vec<Diagnostic>) {

@@ -1,7 +1,9 @@
 //! Files every package must have: pyproject.toml, at least one spec.yaml, a README, a
-//! LICENSE and a CHANGELOG.
+//! LICENSE and a CHANGELOG; and files no package may ship: modules inside Osiris's own
+//! import package `osiris`.
 
 use super::codes;
+use super::driver::OSIRIS_PACKAGE;
 use crate::diagnostics::Diagnostic;
 use crate::package::Package;
 
@@ -35,6 +37,7 @@ pub fn check(package: &Package, out: &mut Vec<Diagnostic>) {
             )),
         );
     }
+    osiris_namespace(package, out);
     for (names, what, example) in [
         (
             &["README.md", "README.rst", "README.txt", "README"][..],
@@ -67,4 +70,44 @@ pub fn check(package: &Package, out: &mut Vec<Diagnostic>) {
             );
         }
     }
+}
+
+/// Files under `osiris/` would overwrite (or be refused beside) the files of osiris-pipeline.
+fn osiris_namespace(package: &Package, out: &mut Vec<Diagnostic>) {
+    let root = package.source_root();
+    let prefix = if root.is_empty() {
+        format!("{OSIRIS_PACKAGE}/")
+    } else {
+        format!("{root}/{OSIRIS_PACKAGE}/")
+    };
+    let inside: Vec<&str> = package
+        .files
+        .iter()
+        .map(|file| file.relative.as_str())
+        .filter(|path| path.starts_with(&prefix))
+        .collect();
+    let Some(first) = inside.first() else {
+        return;
+    };
+    let own = package
+        .import_packages()
+        .into_iter()
+        .find(|name| name != OSIRIS_PACKAGE)
+        .unwrap_or_else(|| "<your_package>".to_owned());
+    let more = match inside.len() {
+        1 => String::new(),
+        count => format!(
+            " and {} more file{}",
+            count - 1,
+            if count > 2 { "s" } else { "" }
+        ),
+    };
+    out.push(
+        Diagnostic::error(
+            codes::OSIRIS_NAMESPACE,
+            format!("`{first}`{more} would be installed inside Osiris's own package `osiris`, which belongs to osiris-pipeline"),
+        )
+        .in_file(*first)
+        .help(format!("move the modules into `{prefix_own}/{own}/` and update the paths that name them (`x-runtime.driver`, imports)", prefix_own = if root.is_empty() { "." } else { root })),
+    );
 }

@@ -1,16 +1,25 @@
 //! The rules `ocp check` runs over a loaded [`Package`]. Each rule module looks at one
 //! concern and pushes [`Diagnostic`]s; none of them print or stop at the first problem.
-//! `ocp build` runs the same rules and refuses to build while any error remains.
+//! `ocp build` runs the same rules and refuses to build while any error remains. A package's
+//! `[tool.ocp.check] allow` list is applied last (`allow`); [`builtin`] holds the component
+//! names Osiris releases ship, which `ocp new`, `ocp add`, publishing and index verification
+//! refuse too.
 
+mod allow;
+pub mod builtin;
 pub mod codes;
 mod consistency;
 mod driver;
+mod examples;
 mod files;
 mod pyproject_rules;
+mod runtime;
 mod secrets;
 mod spec_rules;
 
-use crate::diagnostics::{Diagnostic, Severity};
+use std::collections::BTreeMap;
+
+use crate::diagnostics::{Diagnostic, Severity, join_words};
 use crate::model::{ComponentName, PackageName, PackageVersion};
 use crate::package::Package;
 
@@ -20,10 +29,19 @@ pub const OSIRIS_SCHEMA_VERSION: &str = "0.5.7";
 /// The entry-point group that Osiris discovers components through.
 pub const ENTRY_POINT_GROUP: &str = "osiris.components";
 
+/// The Osiris range a package states: the specifiers of its `osiris-pipeline` dependency.
+pub fn osiris_range(
+    pyproject: &crate::package::pyproject::Pyproject,
+) -> Option<pep440_rs::VersionSpecifiers> {
+    pyproject_rules::osiris_requirement(pyproject).map(|(range, _)| range)
+}
+
 /// The outcome of checking one package.
 #[derive(Debug)]
 pub struct Report {
     pub diagnostics: Vec<Diagnostic>,
+    /// Findings left out because `[tool.ocp.check] allow` names their code: code -> count.
+    pub allowed: BTreeMap<&'static str, usize>,
     /// What the package is, as far as it could be read (for summaries and JSON output).
     pub summary: PackageSummary,
 }
@@ -54,6 +72,11 @@ impl Report {
     pub fn has_errors(&self) -> bool {
         self.error_count() > 0
     }
+
+    /// How many findings `[tool.ocp.check] allow` left out.
+    pub fn allowed_count(&self) -> usize {
+        self.allowed.values().sum()
+    }
 }
 
 /// Runs every rule over the package.
@@ -61,13 +84,18 @@ pub fn check(package: &Package) -> Report {
     let mut diagnostics = package.load_problems.clone();
     files::check(package, &mut diagnostics);
     spec_rules::check(package, &mut diagnostics);
+    examples::check(package, &mut diagnostics);
     pyproject_rules::check(package, &mut diagnostics);
     consistency::check(package, &mut diagnostics);
     driver::check(package, &mut diagnostics);
+    runtime::check(package, &mut diagnostics);
     secrets::check(package, &mut diagnostics);
+    let allowed_codes = allow::allowed_codes(package, &mut diagnostics);
+    let allowed = allow::remove_allowed(&mut diagnostics, &allowed_codes);
     sort(&mut diagnostics);
     Report {
         diagnostics,
+        allowed,
         summary: summarize(package),
     }
 }
@@ -87,6 +115,12 @@ fn sort(diagnostics: &mut [Diagnostic]) {
 
 fn summarize(package: &Package) -> PackageSummary {
     let pyproject = package.pyproject.as_ref();
+    let mut components: Vec<ComponentName> = package
+        .specs
+        .iter()
+        .filter_map(|spec| spec.yaml.value.get("name")?.as_str()?.parse().ok())
+        .collect();
+    components.sort();
     PackageSummary {
         name: pyproject
             .and_then(|p| p.project_string("name"))
@@ -94,10 +128,6 @@ fn summarize(package: &Package) -> PackageSummary {
         version: pyproject
             .and_then(|p| p.project_string("version"))
             .and_then(|v| v.value.parse().ok()),
-        components: package
-            .specs
-            .iter()
-            .filter_map(|spec| spec.yaml.value.get("name")?.as_str()?.parse().ok())
-            .collect(),
+        components,
     }
 }

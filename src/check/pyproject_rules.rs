@@ -6,9 +6,9 @@ use std::str::FromStr;
 use pep440_rs::{Version, VersionSpecifiers};
 use pep508_rs::VersionOrUrl;
 
-use super::{ENTRY_POINT_GROUP, codes};
+use super::{ENTRY_POINT_GROUP, codes, join_words};
 use crate::diagnostics::Diagnostic;
-use crate::model::{ComponentName, PackageName};
+use crate::model::{ComponentName, PackageName, normalize_name};
 use crate::package::Package;
 use crate::package::pyproject::Pyproject;
 
@@ -63,29 +63,7 @@ fn required_fields(package: &Package, pyproject: &Pyproject, out: &mut Vec<Diagn
             Err(error) => out.push(
                 Diagnostic::error(codes::PROJECT_FIELD, error.to_string()).at_opt(FILE, name.span),
             ),
-            Ok(distribution) => {
-                for spec in &package.specs {
-                    let Some(component) = spec
-                        .yaml
-                        .value
-                        .get("name")
-                        .and_then(|n| n.as_str())
-                        .and_then(|n| n.parse::<ComponentName>().ok())
-                    else {
-                        continue;
-                    };
-                    let expected = component.default_package_name();
-                    if package.specs.len() == 1
-                        && distribution.normalized() != expected.normalized()
-                    {
-                        out.push(
-                            Diagnostic::warning(codes::DISTRIBUTION_NAME, format!("component `{component}` is conventionally shipped as `{expected}`, not `{distribution}`"))
-                                .at_opt(FILE, name.span.clone())
-                                .help(format!("rename the distribution to `{expected}` unless you publish under another name on purpose")),
-                        );
-                    }
-                }
-            }
+            Ok(distribution) => distribution_name(package, &distribution, name.span, out),
         }
     }
     if let Some(readme) = pyproject.project_string("readme")
@@ -106,6 +84,58 @@ fn required_fields(package: &Package, pyproject: &Pyproject, out: &mut Vec<Diagn
             .help("create the file, or point `readme` at the README you have"),
         );
     }
+}
+
+/// P009: a distribution is named after the family of its components: `acme-osiris`, or
+/// `acme-<anything>-osiris` when the family is split over several packages.
+fn distribution_name(
+    package: &Package,
+    distribution: &PackageName,
+    span: Option<std::ops::Range<usize>>,
+    out: &mut Vec<Diagnostic>,
+) {
+    // A name Osiris ships is refused outright (S023); naming advice for it would mislead.
+    let mut components: Vec<ComponentName> = package
+        .specs
+        .iter()
+        .filter_map(|spec| spec.yaml.value.get("name")?.as_str()?.parse().ok())
+        .filter(|name: &ComponentName| super::builtin::shipped_by(name.as_str()).is_empty())
+        .collect();
+    components.sort();
+    let mut families: Vec<&str> = components.iter().map(ComponentName::family).collect();
+    families.sort_unstable();
+    families.dedup();
+    let name = distribution.normalized();
+    let fits = families.iter().any(|family| {
+        let family = normalize_name(family);
+        name == format!("{family}-osiris")
+            || (name.starts_with(&format!("{family}-")) && name.ends_with("-osiris"))
+    });
+    if fits || families.is_empty() {
+        return;
+    }
+    let quoted: Vec<String> = components.iter().map(|c| format!("`{c}`")).collect();
+    let diagnostic = match (families.as_slice(), components.as_slice()) {
+        ([family], [component]) => Diagnostic::warning(
+            codes::DISTRIBUTION_NAME,
+            format!("component `{component}` is conventionally shipped as `{family}-osiris`, not `{distribution}`"),
+        )
+        .help(format!(
+            "rename the distribution to `{family}-osiris`, or to `{family}-{}-osiris` if `{family}-osiris` is another package of yours; to ship it in `{family}-osiris` itself, run `ocp add {component}` there",
+            component.role().replace('_', "-")
+        )),
+        ([family], _) => Diagnostic::warning(
+            codes::DISTRIBUTION_NAME,
+            format!("components {} are conventionally shipped together as `{family}-osiris`, not `{distribution}`", join_words(&quoted)),
+        )
+        .help(format!("rename the distribution to `{family}-osiris` (or `{family}-<name>-osiris`) unless you publish under this name on purpose")),
+        _ => Diagnostic::warning(
+            codes::DISTRIBUTION_NAME,
+            format!("the distribution `{distribution}` is named after none of the families of its components {}", join_words(&quoted)),
+        )
+        .help(format!("name it after one of them, such as `{}-osiris`, unless you publish under this name on purpose", families[0])),
+    };
+    out.push(diagnostic.at_opt(FILE, span));
 }
 
 fn example_field(field: &str) -> &'static str {

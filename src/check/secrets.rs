@@ -1,6 +1,10 @@
 //! Secrets: every config property that looks like a credential must be listed in `secrets`
 //! (so Osiris redacts it), must not carry a default, and no credential may be committed in
 //! the package's files. Findings about a credential never print it: the span is masked.
+//!
+//! Format placeholders (`{password}`, `%(password)s`, `${PASSWORD}`) are not credentials, and
+//! `# pragma: allowlist secret` on a line (detect-secrets's convention, which Osiris's own
+//! specs use for example values) marks what is on it as intended.
 
 use std::sync::LazyLock;
 
@@ -64,12 +68,16 @@ pub fn looks_secret(name: &str) -> bool {
 
 pub fn check(package: &Package, out: &mut Vec<Diagnostic>) {
     for spec in &package.specs {
-        undeclared_secrets(spec, out);
+        undeclared_secrets(
+            spec,
+            package.sources.get(&spec.path).unwrap_or_default(),
+            out,
+        );
     }
     committed_credentials(package, out);
 }
 
-fn undeclared_secrets(spec: &SpecFile, out: &mut Vec<Diagnostic>) {
+fn undeclared_secrets(spec: &SpecFile, text: &str, out: &mut Vec<Diagnostic>) {
     let value = &spec.yaml.value;
     let declared: Vec<&str> = ["secrets", "x-secret"]
         .iter()
@@ -95,12 +103,16 @@ fn undeclared_secrets(spec: &SpecFile, out: &mut Vec<Diagnostic>) {
             );
         }
         let default_pointer = format!("{schema_pointer}/default");
+        let default_span = spec.yaml.value_span(&default_pointer);
         if let Some(default) = spec.yaml.value.pointer(&default_pointer)
             && default.as_str().is_some_and(|text| !text.is_empty())
+            && !default_span
+                .as_ref()
+                .is_some_and(|span| allowed_by_pragma(text, span.start.min(text.len())))
         {
             out.push(
                 Diagnostic::error(codes::SECRET_DEFAULT, format!("secret property `{name}` has a default value"))
-                    .at_opt(&spec.path, spec.yaml.value_span(&default_pointer))
+                    .at_opt(&spec.path, default_span)
                     .label("a committed credential")
                     .masked()
                     .help("remove the default; secrets come from the user's connection settings, never from the spec"),
@@ -193,10 +205,41 @@ static PATTERNS: LazyLock<Vec<CredentialPattern>> = LazyLock::new(|| {
         .collect()
 });
 
+/// Format placeholders: `{password}`, `{}`, `{0}`, `{self.password!r}` (str.format and
+/// f-strings), `%(password)s` and `%s` (printf style), `$PASSWORD` and `${PASSWORD}` (shell
+/// and environment expansion), `{{ password }}` (Jinja).
+static FORMAT_PLACEHOLDER: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(
+        r"\{[A-Za-z0-9_.\[\]]*(![rsa])?(:[^{}]*)?\}|%(\([A-Za-z_][A-Za-z0-9_]*\))?[sdrif]|\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|\{\{[^}]*\}\}",
+    )
+    .ok()
+});
+
+/// The comment that marks a line's credential-looking text as intended (detect-secrets's
+/// convention, which Osiris's own specs use), and its form for the line that follows.
+const ALLOW_PRAGMA: &str = "pragma: allowlist secret";
+const ALLOW_NEXT_LINE_PRAGMA: &str = "pragma: allowlist nextline secret";
+
+/// Whether the line holding `offset`, or the line before it, says the secret there is intended.
+fn allowed_by_pragma(text: &str, offset: usize) -> bool {
+    let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
+    if text[start..end].contains(ALLOW_PRAGMA) {
+        return true;
+    }
+    let previous = text[..start.saturating_sub(1)]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
+    start > 0 && text[previous..start - 1].contains(ALLOW_NEXT_LINE_PRAGMA)
+}
+
 /// Values that are obviously placeholders, not credentials.
 fn is_placeholder(value: &str) -> bool {
     let lower = value.to_ascii_lowercase();
-    lower.starts_with("${")
+    FORMAT_PLACEHOLDER
+        .as_ref()
+        .is_some_and(|regex| regex.is_match(value))
+        || lower.starts_with("${")
         || lower.starts_with('<')
         || lower.starts_with("{{")
         || lower.contains("example")
@@ -226,6 +269,7 @@ fn committed_credentials(package: &Package, out: &mut Vec<Diagnostic>) {
                     continue;
                 };
                 if is_placeholder(found.as_str())
+                    || allowed_by_pragma(text, found.start())
                     || reported
                         .iter()
                         .any(|r| r.start < found.end() && found.start() < r.end)
@@ -295,5 +339,35 @@ mod tests {
         assert_eq!(hits("password = \"${SHOP_PASSWORD}\""), 0);
         assert_eq!(hits("api_key: <your-api-key>"), 0);
         assert_eq!(hits("postgresql://user:s3cretpw@db/x"), 1);
+    }
+
+    #[test]
+    fn format_placeholders_are_not_credentials() {
+        for value in [
+            "{password}",
+            "{}",
+            "{0}",
+            "{self.password!r}",
+            "%(password)s",
+            "%s",
+            "${PASSWORD}",
+            "$PASSWORD",
+            "{{ password }}",
+        ] {
+            assert!(is_placeholder(value), "{value}");
+        }
+        for value in ["s3cretpw", "hunter2hunter2", "shpat_0123456789abcdef"] {
+            assert!(!is_placeholder(value), "{value}");
+        }
+    }
+
+    #[test]
+    fn the_pragma_allows_its_own_line_or_the_next() {
+        let text = "a: x\npassword: secret123  # pragma: allowlist secret\n# pragma: allowlist nextline secret\ntoken: abcdefghij\nkey: zzz\n";
+        let at = |needle: &str| text.find(needle).expect("in the text");
+        assert!(allowed_by_pragma(text, at("secret123")));
+        assert!(allowed_by_pragma(text, at("abcdefghij")));
+        assert!(!allowed_by_pragma(text, at("zzz")));
+        assert!(!allowed_by_pragma(text, at("x\n")));
     }
 }

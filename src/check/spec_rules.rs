@@ -6,9 +6,9 @@ use std::collections::BTreeSet;
 use jsonschema::error::ValidationErrorKind;
 use serde_json::Value;
 
-use super::{OSIRIS_SCHEMA_VERSION, codes};
+use super::{OSIRIS_SCHEMA_VERSION, builtin, codes};
 use crate::diagnostics::Diagnostic;
-use crate::model::ComponentName;
+use crate::model::{ComponentName, PackageName};
 use crate::package::yaml::escape_pointer;
 use crate::package::{Package, SpecFile};
 use crate::schemas;
@@ -16,6 +16,38 @@ use crate::schemas;
 pub fn check(package: &Package, out: &mut Vec<Diagnostic>) {
     for spec in &package.specs {
         check_spec(spec, out);
+        builtin_name(package, spec, out);
+    }
+}
+
+/// A component name that Osiris itself ships can never be installed beside Osiris.
+fn builtin_name(package: &Package, spec: &SpecFile, out: &mut Vec<Diagnostic>) {
+    let Some(name) = spec
+        .yaml
+        .value
+        .get("name")
+        .and_then(Value::as_str)
+        .and_then(|name| name.parse::<ComponentName>().ok())
+    else {
+        return;
+    };
+    let prefix = package
+        .pyproject
+        .as_ref()
+        .and_then(|pyproject| pyproject.project_string("name"))
+        .and_then(|distribution| distribution.value.parse::<PackageName>().ok())
+        .map(|distribution| distribution.normalized())
+        .and_then(|normalized| normalized.strip_suffix("-osiris").map(str::to_owned));
+    if let Err(refused) = builtin::ensure_not_builtin(&name, prefix.as_deref()) {
+        out.push(
+            Diagnostic::error(codes::BUILTIN_NAME, refused.to_string())
+                .at_opt(&spec.path, spec.yaml.value_span("/name"))
+                .label("a name Osiris already uses")
+                .help(format!(
+                    "choose another name, such as `{}`, and rename the spec `name` and the entry point to match",
+                    refused.suggestion
+                )),
+        );
     }
 }
 

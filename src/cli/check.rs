@@ -47,16 +47,20 @@ pub fn run(args: CheckArgs, shell: &mut Shell) -> anyhow::Result<ExitCode> {
         Format::Human => {
             ops::print_diagnostics(shell, &package, &report)?;
             let what = ops::describe(&package, &report);
+            let allowed = ops::allowed_text(&report);
             if report.has_errors() {
                 return Err(helped(
-                    format!("{what} has {}", ops::count_text(&report)),
+                    format!("{what} has {}{allowed}", ops::count_text(&report)),
                     "fix the errors above and run `ocp check` again",
                 ));
             }
             if report.warning_count() > 0 && ops::shows_warnings(shell) {
-                shell.status("Checked", format!("{what} ({})", ops::count_text(&report)))?;
+                shell.status(
+                    "Checked",
+                    format!("{what} ({}){allowed}", ops::count_text(&report)),
+                )?;
             } else {
-                shell.status("Checked", format!("{what}: no problems found"))?;
+                shell.status("Checked", format!("{what}: no problems found{allowed}"))?;
             }
             Ok(ExitCode::SUCCESS)
         }

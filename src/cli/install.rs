@@ -153,6 +153,7 @@ struct JsonInstalled {
     index: String,
     lockfile: Option<String>,
     packages: Vec<JsonPackage>,
+    notes: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -320,6 +321,7 @@ fn execute(
                 index: installed.index_name.clone(),
                 lockfile: installed.lockfile.as_ref().map(|p| p.display().to_string()),
                 packages,
+                notes: installed.resolution.notes.clone(),
             })?)?;
         }
         Format::Human => {
@@ -332,6 +334,10 @@ fn execute(
                     installed.python
                 ),
             )?;
+            // Why a version is older than the newest: a component asked for was dropped.
+            for note in &installed.resolution.notes {
+                shell.warn(note)?;
+            }
             if !lock_only {
                 let verb = |what: &str| match (what, dry_run) {
                     ("install", true) => "Would install",

@@ -2,6 +2,7 @@
 //! an ops `*Opts` struct and calls one ops function; this file owns the global flags, the
 //! shell, and the mapping of errors to exit codes.
 
+mod add;
 mod build;
 mod check;
 mod index;
@@ -15,6 +16,7 @@ mod search;
 mod sign;
 mod test;
 mod verify;
+mod version;
 
 use std::process::ExitCode;
 
@@ -98,6 +100,8 @@ enum Command {
     Tree(install::TreeArgs),
     Update(install::UpdateArgs),
     Lock(install::LockCommandArgs),
+    Version(version::VersionArgs),
+    Add(add::AddArgs),
 }
 
 /// Parses the command line, runs the command and returns the process exit code.
@@ -158,6 +162,8 @@ fn run(command: Command, shell: &mut Shell) -> anyhow::Result<ExitCode> {
         Command::Update(args) => install::run_update(args, shell),
         Command::Lock(args) => install::run_lock(args, shell),
         Command::Test(args) => test::run(args, shell),
+        Command::Version(args) => version::run(args, shell),
+        Command::Add(args) => add::run(args, shell),
     }
 }
 

@@ -1,7 +1,8 @@
 //! `ocp index verify`: everything an index promises, checked from its files alone. Every
 //! entry and owner event must be valid and signed by an owner, tarballs must match their
-//! checksums where they can be reached, each component must belong to one package, and (with
-//! a base revision) history may only append lines or flip `yanked`.
+//! checksums where they can be reached, each component must belong to one package and must
+//! not be a component Osiris itself ships, and (with a base revision) history may only
+//! append lines or flip `yanked`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -26,6 +27,7 @@ pub mod codes {
     pub const COMPONENT: &str = "I009";
     pub const HISTORY: &str = "I010";
     pub const CONFIG_CHANGED: &str = "I011";
+    pub const BUILTIN_COMPONENT: &str = "I012";
 }
 
 /// What to check besides the current files.
@@ -344,6 +346,19 @@ fn verify_components(
     report: &mut VerifyReport,
 ) {
     for (component, packages) in providers {
+        // A name Osiris ships can never be installed beside Osiris.
+        if let Some(shipped) = crate::check::builtin::shipped_message(component) {
+            for (package, _) in packages {
+                report.findings.push(
+                    Diagnostic::error(
+                        codes::BUILTIN_COMPONENT,
+                        format!("`{package}` provides `{component}`: {shipped}"),
+                    )
+                    .in_file(Index::package_file(package))
+                    .help("yank the versions that provide it; no environment with Osiris can install them"),
+                );
+            }
+        }
         let file = Index::component_file(component);
         let recorded = match index.component_owner(component) {
             Ok(recorded) => recorded,

@@ -16,4 +16,6 @@ pub use key_id::{KeyId, KeyIdError};
 pub use names::{ComponentName, ImportName, NameError, PackageName, normalize_name};
 pub use python_requirement::{PythonRequirement, PythonRequirementError, parse_pep508};
 pub use relative_path::{RelativePath, RelativePathError, shown_path};
-pub use version::{PackageVersion, VersionError, format_specifiers, semver_to_pep440};
+pub use version::{
+    PackageVersion, VersionError, format_specifiers, semver_to_pep440, single_bound_items,
+};

@@ -98,6 +98,31 @@ pub fn format_specifiers(specifiers: &pep440_rs::VersionSpecifiers) -> String {
         .join(",")
 }
 
+/// A range as `compatibility.requires` items of an Osiris spec, one bound each
+/// (`osiris>=0.5.0`, `osiris<1.0.0`), as the 0.5.7 schema's item pattern allows; `None` when a
+/// bound has no such form (`~=`, `!=`, wildcards, pre-releases).
+pub fn single_bound_items(name: &str, range: &pep440_rs::VersionSpecifiers) -> Option<Vec<String>> {
+    use pep440_rs::Operator;
+    range
+        .iter()
+        .map(|specifier| {
+            let operator = match specifier.operator() {
+                Operator::GreaterThanEqual => ">=",
+                Operator::GreaterThan => ">",
+                Operator::LessThanEqual => "<=",
+                Operator::LessThan => "<",
+                Operator::Equal => "==",
+                _ => return None,
+            };
+            let version = specifier.version().to_string();
+            version
+                .chars()
+                .all(|c| c.is_ascii_digit() || c == '.')
+                .then(|| format!("{name}{operator}{version}"))
+        })
+        .collect()
+}
+
 /// Reads a semver string (as in spec.yaml) as the PEP 440 version it stands for:
 /// `1.0.0-rc.1` -> `1.0.0rc1`, `2.0.0-alpha.3` -> `2.0.0a3`.
 pub fn semver_to_pep440(value: &str) -> Result<PackageVersion, VersionError> {

@@ -72,15 +72,16 @@ pub fn describe(package: &Package, report: &Report) -> String {
     }
 }
 
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
 /// `N errors and M warnings`, with singulars.
 pub fn count_text(report: &Report) -> String {
-    let plural = |n: usize, word: &str| {
-        if n == 1 {
-            format!("1 {word}")
-        } else {
-            format!("{n} {word}s")
-        }
-    };
     match report.warning_count() {
         0 => plural(report.error_count(), "error"),
         warnings => format!(
@@ -89,6 +90,19 @@ pub fn count_text(report: &Report) -> String {
             plural(warnings, "warning")
         ),
     }
+}
+
+/// ` (3 findings allowed by `[tool.ocp.check]`: D004, X002)`, or nothing when none were.
+pub fn allowed_text(report: &Report) -> String {
+    if report.allowed.is_empty() {
+        return String::new();
+    }
+    let codes: Vec<&str> = report.allowed.keys().copied().collect();
+    format!(
+        " ({} allowed by `[tool.ocp.check]`: {})",
+        plural(report.allowed_count(), "finding"),
+        codes.join(", ")
+    )
 }
 
 #[derive(Serialize)]
@@ -112,6 +126,7 @@ struct JsonSummary {
     errors: usize,
     warnings: usize,
     ok: bool,
+    allowed: usize,
 }
 
 /// The report as the JSON document described by `schemas/check-report.schema.json`.
@@ -133,6 +148,7 @@ pub fn to_json(path: &Path, package: &Package, report: &Report) -> serde_json::R
             errors: report.error_count(),
             warnings: report.warning_count(),
             ok: !report.has_errors(),
+            allowed: report.allowed_count(),
         },
         diagnostics: report
             .diagnostics

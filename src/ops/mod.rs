@@ -2,7 +2,9 @@
 //! resolved from flags, environment and config by the CLI) and the [`Shell`](crate::shell::Shell)
 //! for status lines, calls the domain modules, and returns a result the CLI renders.
 
+pub mod add;
 pub mod build;
+pub mod changes;
 pub mod check;
 pub mod environment;
 pub mod index;
@@ -18,3 +20,4 @@ pub mod site;
 pub mod test;
 pub mod uninstall;
 pub mod verify;
+pub mod version;

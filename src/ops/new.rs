@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
+use crate::check::builtin;
 use crate::error::helped;
 use crate::scaffold::{self, NewPackage};
 use crate::shell::Shell;
@@ -23,10 +24,27 @@ pub struct NewOpts {
 
 /// Creates the package and returns the files written (relative paths).
 pub fn new(shell: &mut Shell, opts: &NewOpts) -> anyhow::Result<Vec<String>> {
+    let component = &opts.package.component;
+    let prefix = opts.package.package.normalized();
+    if let Err(refused) = builtin::ensure_not_builtin(component, prefix.strip_suffix("-osiris")) {
+        return Err(helped(
+            refused.to_string(),
+            format!("choose another name, such as `{}`", refused.suggestion),
+        ));
+    }
     let files = scaffold::render(&opts.package)?;
     let path = &opts.path;
     if opts.init {
         ensure_empty_directory(path)?;
+    } else if path.join("pyproject.toml").is_file() {
+        // Most often the family's package: another component belongs in it, not beside it.
+        return Err(helped(
+            format!("destination `{}` already holds a package", path.display()),
+            format!(
+                "add `{component}` to it with `ocp add {component} --path {}`, or make a separate package with `--path` and `--name`",
+                path.display()
+            ),
+        ));
     } else if path.symlink_metadata().is_ok() {
         return Err(helped(
             format!("destination `{}` already exists", path.display()),

@@ -223,6 +223,13 @@ fn admit(index: &Index, entry: &IndexEntry, key: &SecretKey) -> anyhow::Result<b
         ));
     }
     for component in &entry.components {
+        // `ocp check` refuses these names first; the index must never take one either.
+        if let Some(shipped) = crate::check::builtin::shipped_message(component) {
+            return Err(helped(
+                format!("{shipped}, so `{}` cannot provide it", entry.name),
+                "rename the component (its spec `name` and entry point)",
+            ));
+        }
         if let Some(owner) = index.component_owner(component)?
             && owner != entry.name
         {

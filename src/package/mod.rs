@@ -2,8 +2,12 @@
 //! Python modules that entry points and drivers name. Loading never fails on bad content;
 //! what it cannot read becomes a [`Diagnostic`] so `ocp check` reports everything at once.
 //! Errors reading the directory itself (it does not exist) are returned as `Err`.
+//! [`edit`] holds the few edits ocp makes to a package's files (versions, entry points,
+//! dependencies, CHANGELOG), each keeping the rest of the file as it was.
 
+pub mod edit;
 pub mod files;
+pub mod imports;
 pub mod pyproject;
 pub mod python;
 pub mod yaml;
@@ -179,8 +183,7 @@ impl Package {
             .map(|file| file.relative.clone())
             .filter(|path| {
                 (path == SPEC_FILE_NAME || path.ends_with(&format!("/{SPEC_FILE_NAME}")))
-                    && !path.starts_with("tests/")
-                    && !path.starts_with("test/")
+                    && !is_test_path(path)
             })
             .collect()
     }
@@ -213,6 +216,13 @@ impl Package {
                         YamlError::Empty => Diagnostic::error(codes::SPEC_NOT_MAPPING, format!("`{path}` is empty"))
                             .in_file(&path)
                             .help("run `ocp new` in another directory to see a complete spec.yaml"),
+                        YamlError::TooDeep { offset } => Diagnostic::error(
+                            codes::YAML_SYNTAX,
+                            format!("`{path}` nests deeper than {} levels, which no component spec needs", yaml::MAX_DEPTH),
+                        )
+                        .at(&path, offset..offset)
+                        .label("too deep here")
+                        .help("flatten the structure; a spec is a handful of levels deep"),
                         YamlError::MultipleDocuments { second_offset } => Diagnostic::error(
                             codes::YAML_SYNTAX,
                             format!("`{path}` holds more than one YAML document; Osiris reads exactly one"),
@@ -281,6 +291,67 @@ impl Package {
         self.python.get(path)
     }
 
+    /// Every parsed module outside `tests/`, by relative path.
+    pub fn python_modules(&self) -> impl Iterator<Item = (&str, &python::Module)> {
+        self.python
+            .iter()
+            .filter(|(path, _)| !is_test_path(path))
+            .map(|(path, module)| (path.as_str(), module))
+    }
+
+    /// The dotted module a relative path holds: `src/a/b.py` and `src/a/b/__init__.py` are
+    /// `a.b`. `None` for files that are not Python or lie outside the source root.
+    pub fn module_name(&self, path: &str) -> Option<String> {
+        let root = self.source_root();
+        let inside = if root.is_empty() {
+            path
+        } else {
+            path.strip_prefix(root)?.strip_prefix('/')?
+        };
+        let stem = inside.strip_suffix(".py")?;
+        let stem = stem.strip_suffix("/__init__").unwrap_or(stem);
+        Some(stem.replace('/', "."))
+    }
+
+    /// The top-level import packages and modules this package ships (`shopify_osiris`): the
+    /// folders with an `__init__.py` and the `.py` files directly under the source root,
+    /// leaving out tests and build scripts in a flat layout.
+    pub fn import_packages(&self) -> Vec<String> {
+        const NOT_SHIPPED: &[&str] = &["setup", "conftest", "noxfile", "tests", "test", "docs"];
+        let root = self.source_root();
+        let mut names: Vec<String> = self
+            .files
+            .iter()
+            .filter_map(|file| {
+                let inside = if root.is_empty() {
+                    file.relative.as_str()
+                } else {
+                    file.relative.strip_prefix(root)?.strip_prefix('/')?
+                };
+                match inside.split_once('/') {
+                    Some((top, "__init__.py")) => Some(top.to_owned()),
+                    None => inside.strip_suffix(".py").map(str::to_owned),
+                    Some(_) => None,
+                }
+            })
+            .filter(|name| !NOT_SHIPPED.contains(&name.as_str()))
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// The import package a spec belongs to: the folder it sits in, as a dotted name
+    /// (`src/acme_osiris/processor/spec.yaml` is in `acme_osiris.processor`), when that folder
+    /// is a package.
+    pub fn spec_import_package(&self, spec_path: &str) -> Option<String> {
+        let directory = spec_path.rsplit_once('/')?.0;
+        if !self.has_file(&format!("{directory}/__init__.py")) {
+            return None;
+        }
+        self.module_name(&format!("{directory}/__init__.py"))
+    }
+
     /// The directory holding importable packages: `src` in the src layout, else the root.
     pub fn source_root(&self) -> &'static str {
         if self
@@ -293,4 +364,9 @@ impl Package {
             ""
         }
     }
+}
+
+/// Files under `tests/` or `test/` are the package's tests, not what it ships.
+fn is_test_path(path: &str) -> bool {
+    path.starts_with("tests/") || path.starts_with("test/")
 }

@@ -34,6 +34,10 @@ impl EntryPoint {
 /// `[tool.setuptools.package-data]` entries: import package -> file patterns.
 pub type PackageData = Vec<(String, Vec<String>)>;
 
+/// A value that should be a list of strings is not; where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotAList(pub Option<Range<usize>>);
+
 /// A parsed pyproject.toml.
 #[derive(Debug)]
 pub struct Pyproject {
@@ -153,6 +157,25 @@ impl Pyproject {
             value: item.as_str()?.to_owned(),
             span: item.span(),
         })
+    }
+
+    /// `[tool.ocp.check] allow`: the codes the package silences, each with its span; `Err`
+    /// with the span of the value when it is not an array of strings.
+    pub fn check_allow(&self) -> Option<Result<Vec<Spanned<String>>, NotAList>> {
+        let item = self
+            .document
+            .as_table()
+            .get("tool")?
+            .get("ocp")?
+            .get("check")?
+            .get("allow")?;
+        let Some(array) = item.as_array() else {
+            return Some(Err(NotAList(item.span())));
+        };
+        if array.iter().any(|value| value.as_str().is_none()) {
+            return Some(Err(NotAList(item.span())));
+        }
+        Some(Ok(strings(array.iter())))
     }
 
     /// `[tool.setuptools.package-data]`: package -> patterns.

@@ -7,12 +7,12 @@ use std::ops::Range;
 
 /// One logical line: brackets joined, strings and comments blanked out of `code`.
 #[derive(Debug, Clone)]
-struct LogicalLine {
-    indent: usize,
+pub(super) struct LogicalLine {
+    pub(super) indent: usize,
     /// The code with string contents replaced by spaces and comments removed, so keywords
     /// inside strings are never mistaken for code. Offsets match the source.
-    code: String,
-    start: usize,
+    pub(super) code: String,
+    pub(super) start: usize,
 }
 
 /// A parameter of a `def`, as written.
@@ -58,6 +58,8 @@ pub struct Module {
     pub imported_names: Vec<String>,
     /// `__version__ = "..."`: the literal and its span.
     pub version: Option<(String, Range<usize>)>,
+    /// Every `import` and `from ... import` statement, at any depth.
+    pub imports: Vec<super::imports::Import>,
 }
 
 impl Module {
@@ -73,7 +75,10 @@ impl Module {
 /// Reads the top-level structure of a Python module.
 pub fn parse_module(source: &str) -> Module {
     let lines = logical_lines(source);
-    let mut module = Module::default();
+    let mut module = Module {
+        imports: super::imports::read(&lines),
+        ..Module::default()
+    };
     let mut index = 0;
     while index < lines.len() {
         let line = &lines[index];
@@ -270,7 +275,7 @@ fn parse_parameters(raw: &str) -> Vec<Parameter> {
 }
 
 /// Splits source into logical lines, blanking strings and comments.
-fn logical_lines(source: &str) -> Vec<LogicalLine> {
+pub(super) fn logical_lines(source: &str) -> Vec<LogicalLine> {
     let bytes = source.as_bytes();
     let mut blanked = String::with_capacity(source.len());
     let mut index = 0;

@@ -26,6 +26,45 @@ pub enum YamlError {
     Empty,
     /// More than one document (`---`); Osiris reads exactly one.
     MultipleDocuments { second_offset: usize },
+    /// Nested deeper than [`MAX_DEPTH`] levels; `offset` is where that depth is reached.
+    TooDeep { offset: usize },
+}
+
+/// How deeply a spec may nest. Real specs nest about eight levels; the YAML parser recurses
+/// once per level, so a hostile file thousands of levels deep would overflow the stack.
+pub const MAX_DEPTH: usize = 128;
+
+/// Where a block structure first nests deeper than [`MAX_DEPTH`]: each line indented further
+/// than the one it belongs to, and each `- ` that starts a sequence item, opens a level.
+/// (Flow collections, `[` and `{`, are limited by the parser itself.)
+fn too_deep(text: &str) -> Option<usize> {
+    let mut levels: Vec<usize> = Vec::new();
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let start = offset;
+        offset += line.len();
+        let content = line.trim_start_matches(' ');
+        if content.trim().is_empty() || content.starts_with('#') {
+            continue;
+        }
+        let indent = line.len() - content.len();
+        while levels.last().is_some_and(|level| *level >= indent) {
+            levels.pop();
+        }
+        levels.push(indent);
+        // `- - - x`: every dash after the indentation is one more level.
+        let mut rest = content;
+        let mut column = indent;
+        while let Some(after) = rest.strip_prefix("- ").or_else(|| rest.strip_prefix("-\t")) {
+            column += rest.len() - after.trim_start().len();
+            rest = after.trim_start();
+            levels.push(column);
+        }
+        if levels.len() > MAX_DEPTH {
+            return Some(start + indent);
+        }
+    }
+    None
 }
 
 /// A loaded YAML document: its value and the location of every node.
@@ -89,6 +128,9 @@ impl LocatedYaml {
 
 /// Loads exactly one YAML document from `text`.
 pub fn load(text: &str) -> Result<LocatedYaml, YamlError> {
+    if let Some(offset) = too_deep(text) {
+        return Err(YamlError::TooDeep { offset });
+    }
     let documents = MarkedYamlOwned::load_from_str(text).map_err(|error| {
         let marker = error.marker();
         YamlError::Syntax {
@@ -128,9 +170,38 @@ pub fn load(text: &str) -> Result<LocatedYaml, YamlError> {
 fn span_of(text: &str, node: &MarkedYamlOwned) -> Range<usize> {
     let start = offset_of(text, node.span.start.line(), node.span.start.col());
     let end = offset_of(text, node.span.end.line(), node.span.end.col());
+    // The parser's end of a quoted scalar can run on over a comment after it; a quoted
+    // scalar ends at its closing quote.
+    if let Some(quoted) = quoted_end(text, start) {
+        return start..quoted;
+    }
     // Block scalars and mappings can end on the next line; keep spans inside one line when the
     // value is a scalar so the rendered snippet shows the line that matters.
     start..end.max(start)
+}
+
+/// The end (after the closing quote) of a quoted scalar starting at `start`: `"` with `\`
+/// escapes, or `'` with `''` for a quote inside.
+fn quoted_end(text: &str, start: usize) -> Option<usize> {
+    let rest = text.get(start..)?;
+    let quote = rest.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+    let mut characters = rest.char_indices().skip(1).peekable();
+    while let Some((at, character)) = characters.next() {
+        match character {
+            '\\' if quote == '"' => {
+                characters.next();
+            }
+            c if c == quote => {
+                if quote == '\'' && characters.peek().is_some_and(|(_, next)| *next == '\'') {
+                    characters.next();
+                    continue;
+                }
+                return Some(start + at + 1);
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 fn convert(
@@ -250,6 +321,20 @@ mod tests {
     }
 
     #[test]
+    fn quoted_scalars_end_at_their_closing_quote() {
+        for (text, pointer, expected) in [
+            ("version: \"0.1.0\"  # c\nx: 1\n", "/version", "\"0.1.0\""),
+            ("version: 'it''s'  # c\n", "/version", "'it''s'"),
+            ("v: \"a\\\"b\" # c\n", "/v", "\"a\\\"b\""),
+            ("version: 0.1.0  # c\n", "/version", "0.1.0"),
+        ] {
+            let yaml = load(text).expect("valid");
+            let span = yaml.value_span(pointer).expect("span");
+            assert_eq!(&text[span], expected, "{text:?}");
+        }
+    }
+
+    #[test]
     fn a_float_version_stays_a_number() {
         let yaml = load("version: 1.0\n").expect("valid");
         assert!(yaml.value["version"].is_number());
@@ -278,6 +363,23 @@ mod tests {
             Err(YamlError::Syntax { offset, .. }) => assert!(offset <= text.len()),
             other => panic!("expected a syntax error, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn refuses_nesting_deeper_than_the_limit_without_overflowing() {
+        let nested = |depth: usize| -> String {
+            (0..depth)
+                .map(|level| format!("{}a:\n", "  ".repeat(level)))
+                .collect()
+        };
+        assert!(load(&nested(MAX_DEPTH - 1)).is_ok());
+        match load(&nested(5000)) {
+            Err(YamlError::TooDeep { offset }) => assert!(offset > 0),
+            other => panic!("expected TooDeep, got {other:?}"),
+        }
+        let dashes = format!("x:\n  {}a\n", "- ".repeat(MAX_DEPTH + 1));
+        assert!(matches!(load(&dashes), Err(YamlError::TooDeep { .. })));
+        assert!(load("a:\n  - b: 1\n    c: 2\n  - - x\n    - y\n").is_ok());
     }
 
     #[test]

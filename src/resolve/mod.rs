@@ -17,6 +17,7 @@
 //! This module is domain code: it does not print, does not know the CLI, and does not touch
 //! the store, the lock file or Python environments.
 
+mod components;
 mod provider;
 mod report;
 mod request;
@@ -125,37 +126,52 @@ fn cancelled_message(limit: Duration, stuck_on: &[Conflicting]) -> String {
     }
 }
 
-/// Chooses a version of every package the request needs.
+/// Chooses a version of every package the request needs. A component request is answered
+/// by a package that provides the component (see `components`); when more than one does,
+/// the preferred one is tried first.
 pub fn resolve(
     source: &dyn EntrySource,
     request: &Request,
     options: &ResolveOptions,
 ) -> Result<Resolution, ResolveError> {
     let deadline = options.time_limit.map(|limit| Instant::now() + limit);
-    resolve_until(source, request, options, deadline, true)
+    let providers = components::providers(source, request)?;
+    let mut first_failure = None;
+    for bound in components::bindings(request, &providers) {
+        let others = components::others(&bound, &providers);
+        match resolve_until(source, &bound, options, deadline, true, &others) {
+            Ok(resolution) => return Ok(resolution),
+            Err(error @ ResolveError::NoSolution { .. }) => {
+                first_failure.get_or_insert(error);
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    Err(first_failure.unwrap_or_else(|| ResolveError::NoSolution {
+        explanation: "no set of versions satisfies the request".to_owned(),
+        suggestions: Vec::new(),
+    }))
 }
 
+/// Resolves a request whose component requests are bound to packages; `others` holds, per
+/// requirement, the other packages that provide its component (for the notes).
 fn resolve_until(
     source: &dyn EntrySource,
     request: &Request,
     options: &ResolveOptions,
     deadline: Option<Instant>,
     suggest: bool,
+    others: &[Vec<String>],
 ) -> Result<Resolution, ResolveError> {
-    let root: Vec<(Node, Ranges<Version>)> = request
-        .requirements
-        .iter()
-        .map(|requirement| (requirement.node(), requirement.range()))
-        .collect();
     let prerelease_packages: HashSet<String> = request
         .requirements
         .iter()
         .filter(|requirement| requirement.names_prerelease())
         .map(|requirement| requirement.name().to_owned())
         .collect();
-    let provider = Provider::new(
+    let mut provider = Provider::new(
         source,
-        root,
+        Vec::new(),
         request.osiris.clone(),
         request.python.clone(),
         &request.preferences,
@@ -163,8 +179,31 @@ fn resolve_until(
         prerelease_packages,
         deadline,
     );
+    // Requirements on one package are merged; a requirement that needs components allows
+    // only the versions that provide them.
+    let mut root: Vec<(Node, Ranges<Version>)> = Vec::new();
+    for requirement in &request.requirements {
+        let mut range = requirement.range();
+        if !requirement.components().is_empty() {
+            let providing = components::providing_range(&provider, requirement)
+                .map_err(|error| provider_error(error, options, &provider))?;
+            range = range.intersection(&providing);
+        }
+        match root
+            .iter_mut()
+            .find(|(node, _)| *node == requirement.node())
+        {
+            Some((_, existing)) => *existing = existing.intersection(&range),
+            None => root.push((requirement.node(), range)),
+        }
+    }
+    provider.root = root;
     match pubgrub::resolve(&provider, Node::Root, Version::new([0])) {
-        Ok(selected) => request::build_resolution(&provider, request, selected),
+        Ok(selected) => {
+            let mut resolution = request::build_resolution(&provider, request, selected)?;
+            resolution.notes = components::notes(&provider, request, others, &resolution.packages);
+            Ok(resolution)
+        }
         Err(PubGrubError::NoSolution(tree)) => {
             let suggestions = if suggest {
                 suggestions(source, request, options, deadline, &provider, &tree)
@@ -247,12 +286,13 @@ fn suggestions(
         let fitting = candidates.iter().filter(|candidate| {
             !range.contains(&candidate.version)
                 && provider.is_eligible(&name, candidate)
+                && requirement.is_provided_by(&candidate.entry)
                 && report::fits_environment(provider, &candidate.entry)
         });
         for candidate in fitting.take(SUGGESTION_ATTEMPTS) {
             let mut pinned = request.clone();
             pinned.requirements[index] = requirement.pinned(&candidate.version);
-            if resolve_until(source, &pinned, options, deadline, false).is_ok() {
+            if resolve_until(source, &pinned, options, deadline, false, &[]).is_ok() {
                 found.push(Suggestion {
                     name: name.to_string(),
                     version: candidate.entry.version.clone(),

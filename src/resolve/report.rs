@@ -23,6 +23,7 @@ use pubgrub::{DerivationTree, External, Ranges};
 use super::provider::{Node, Provider, parse_specifiers};
 use super::words::{range_words, version_words};
 use super::{Request, Suggestion};
+use crate::diagnostics::join_words;
 use crate::index::format::IndexEntry;
 
 type Tree = DerivationTree<Node, Ranges<Version>, String>;
@@ -59,7 +60,27 @@ pub fn explain(
             {
                 continue;
             }
-            External::FromDependencyOf(Node::Root, _, dependency, _) => {
+            External::FromDependencyOf(Node::Root, _, dependency, range) => {
+                // A component request whose range holds no version that provides the
+                // component fails right here; say which versions have it.
+                if range.is_empty()
+                    && let Node::Package(name) = dependency
+                    && let Some(requirement) = request
+                        .requirements
+                        .iter()
+                        .find(|r| r.name() == &**name && !r.components().is_empty())
+                    && let Ok(candidates) = provider.candidates(name)
+                {
+                    for text in [
+                        request_words(request, dependency),
+                        component_words(provider, name, &candidates, requirement),
+                    ] {
+                        if !lines.contains(&text) {
+                            lines.push(text);
+                        }
+                    }
+                    continue;
+                }
                 request_words(request, dependency)
             }
             External::FromDependencyOf(package, range, dependency, dependency_range) => {
@@ -79,7 +100,7 @@ pub fn explain(
                 text
             }
             External::NoVersions(node, range) => {
-                for text in no_versions(provider, &facts, node, range) {
+                for text in no_versions(provider, request, &facts, node, range) {
                     if !lines.contains(&text) {
                         lines.push(text);
                     }
@@ -145,18 +166,76 @@ fn collect(tree: &Tree, seen: &mut HashSet<usize>, facts: &mut Vec<Fact>) {
 
 fn request_words(request: &Request, dependency: &Node) -> String {
     let name = dependency.to_string();
-    let specifiers = request
+    let asked: Vec<&super::Requirement> = request
         .requirements
         .iter()
         .filter(|requirement| requirement.name() == name)
+        .collect();
+    let specifiers = asked
+        .iter()
         .map(|requirement| requirement.specifiers())
         .filter(|specifiers| !specifiers.is_empty())
         .collect::<Vec<_>>()
         .join(",");
-    if specifiers.is_empty() {
-        format!("you asked for {name}")
+    let components: Vec<String> = asked
+        .iter()
+        .flat_map(|requirement| requirement.components().iter().cloned())
+        .collect();
+    let components = join_words(&components);
+    let by_component = asked.iter().any(|r| r.asked_component().is_some());
+    match (by_component, components.is_empty(), specifiers.is_empty()) {
+        (true, _, true) => format!("you asked for {components}, which {name} provides"),
+        (true, _, false) => {
+            format!("you asked for {components} from {name} {specifiers}")
+        }
+        (false, false, true) => format!("you asked for {name} with {components}"),
+        (false, false, false) => format!("you asked for {name} {specifiers} with {components}"),
+        (false, true, true) => format!("you asked for {name}"),
+        (false, true, false) => format!("you asked for {name} {specifiers}"),
+    }
+}
+
+/// Why no version of `name` answers a request that needs components.
+fn component_words(
+    provider: &Provider,
+    name: &str,
+    candidates: &[super::provider::Candidate],
+    requirement: &super::Requirement,
+) -> String {
+    let what = join_words(requirement.components());
+    let range = requirement.range();
+    let providing: Vec<String> = candidates
+        .iter()
+        .rev()
+        .filter(|c| provider.is_eligible(name, c) && requirement.is_provided_by(&c.entry))
+        .map(|c| version_words(&c.version))
+        .collect();
+    if providing.is_empty() {
+        let newest = candidates
+            .iter()
+            .find(|c| provider.is_eligible(name, c))
+            .map(|c| {
+                format!(
+                    " ({name} {} provides {})",
+                    version_words(&c.version),
+                    join_words(&c.entry.components)
+                )
+            })
+            .unwrap_or_default();
+        return format!("no version of {name} provides {what}{newest}");
+    }
+    if providing.len() == 1 {
+        format!(
+            "only {name} {} provides {what}, and it does not match {}",
+            providing[0],
+            range_words(&range)
+        )
     } else {
-        format!("you asked for {name} {specifiers}")
+        format!(
+            "only {name} {} provide {what}, and none of them matches {}",
+            join_words(&providing),
+            range_words(&range)
+        )
     }
 }
 
@@ -213,13 +292,14 @@ fn dependency_words(provider: &Provider, dependency: &Node, range: &Ranges<Versi
     }
 }
 
-/// The ranges of `name` that the request or a dependency asks for, in the facts.
-fn requested_ranges<'f>(facts: &'f [Fact], name: &Node) -> Vec<&'f Ranges<Version>> {
+/// The ranges of `name` that the request or a dependency asks for, in the facts, each with
+/// who asked.
+fn requested_ranges<'f>(facts: &'f [Fact], name: &Node) -> Vec<(&'f Node, &'f Ranges<Version>)> {
     facts
         .iter()
         .filter_map(|fact| match fact {
-            External::FromDependencyOf(_, _, dependency, range) if dependency == name => {
-                Some(range)
+            External::FromDependencyOf(parent, _, dependency, range) if dependency == name => {
+                Some((parent, range))
             }
             _ => None,
         })
@@ -231,6 +311,7 @@ fn requested_ranges<'f>(facts: &'f [Fact], name: &Node) -> Vec<&'f Ranges<Versio
 /// say which versions exist; those are left out when no request explains them.
 fn no_versions(
     provider: &Provider,
+    request: &Request,
     facts: &[Fact],
     node: &Node,
     range: &Ranges<Version>,
@@ -262,10 +343,19 @@ fn no_versions(
             .iter()
             .any(|c| range.contains(&c.version) && provider.is_eligible(name, c))
     };
+    let with_components = request
+        .requirements
+        .iter()
+        .find(|r| r.name() == &**name && !r.components().is_empty());
     requested_ranges(facts, node)
         .into_iter()
-        .filter(|requested| !usable_in(requested))
-        .map(|requested| no_version_matches(provider, name, &candidates, requested))
+        .filter(|(_, requested)| !usable_in(requested))
+        .map(|(parent, requested)| match with_components {
+            Some(requirement) if *parent == Node::Root => {
+                component_words(provider, name, &candidates, requirement)
+            }
+            _ => no_version_matches(provider, name, &candidates, requested),
+        })
         .collect()
 }
 

@@ -1,6 +1,8 @@
-//! The nouns at the resolver's edges: a root [`Requirement`] as the user wrote it, and the
-//! [`Resolution`] it produces, which keeps why each package was chosen so `ocp tree` can
-//! show it.
+//! The nouns at the resolver's edges: a root [`Requirement`] as the user wrote it (a package,
+//! or a component whose package the resolver finds), and the [`Resolution`] it produces,
+//! which keeps why each package was chosen so `ocp tree` can show it, and notes about
+//! choices the user would not expect (an older version, because the newer ones dropped a
+//! component that was asked for).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -13,7 +15,7 @@ use pubgrub::{Ranges, SelectedDependencies};
 use super::provider::{Node, Provider, parse_specifiers};
 use super::{Request, ResolveError};
 use crate::index::format::IndexEntry;
-use crate::model::{NameError, PackageName, format_specifiers};
+use crate::model::{ComponentName, NameError, PackageName, format_specifiers};
 
 /// Why a requirement could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -24,11 +26,18 @@ pub enum RequirementError {
     Specifiers { requirement: String, reason: String },
 }
 
-/// A package and the versions acceptable for it: `shopify-osiris>=1.0,<2.0`.
+/// A package and the versions acceptable for it: `shopify-osiris>=1.0,<2.0`; or a component,
+/// `shopify.extractor>=1.0`, which some version of a package that provides it satisfies.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Requirement {
+    /// The normalized package name; for a component request, the component's name until the
+    /// resolver chooses the package that provides it.
     name: String,
     specifiers: VersionSpecifiers,
+    /// Components the chosen version must provide (its index entry lists them).
+    components: Vec<String>,
+    /// Set when the user asked for a component rather than a package.
+    component: Option<String>,
 }
 
 impl Requirement {
@@ -40,12 +49,68 @@ impl Requirement {
                 requirement: format!("{name}{specifiers}"),
                 reason,
             })?;
-        Ok(Requirement { name, specifiers })
+        Ok(Requirement {
+            name,
+            specifiers,
+            components: Vec::new(),
+            component: None,
+        })
     }
 
-    /// The normalized package name.
+    /// A request for a component (`shopify.extractor`): a version of whichever package
+    /// provides it, with `specifiers` on that package's versions.
+    pub fn component(component: &str, specifiers: &str) -> Result<Self, RequirementError> {
+        let component = ComponentName::from_str(component)?.to_string();
+        let specifiers =
+            parse_specifiers(specifiers).map_err(|reason| RequirementError::Specifiers {
+                requirement: format!("{component}{specifiers}"),
+                reason,
+            })?;
+        Ok(Requirement {
+            name: component.clone(),
+            specifiers,
+            components: vec![component.clone()],
+            component: Some(component),
+        })
+    }
+
+    /// The same requirement, which only versions that provide `component` satisfy.
+    pub fn providing(mut self, component: &str) -> Self {
+        if !self.components.iter().any(|known| known == component) {
+            self.components.push(component.to_owned());
+        }
+        self
+    }
+
+    /// The normalized package name (the component's name for a component request the
+    /// resolver has not bound to a package yet).
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The components a chosen version must provide.
+    pub fn components(&self) -> &[String] {
+        &self.components
+    }
+
+    /// The component asked for, when the request named a component rather than a package.
+    pub fn asked_component(&self) -> Option<&str> {
+        self.component.as_deref()
+    }
+
+    /// This component request, answered by `package`.
+    pub(super) fn bound_to(&self, package: &str) -> Requirement {
+        Requirement {
+            name: package.to_owned(),
+            ..self.clone()
+        }
+    }
+
+    /// Whether a version's entry lists every component this requirement needs.
+    pub(super) fn is_provided_by(&self, entry: &IndexEntry) -> bool {
+        self.components
+            .iter()
+            .all(|component| entry.components.iter().any(|c| c == component))
     }
 
     /// The specifiers as written (`>=1.0,<2.0`), empty for any version.
@@ -71,9 +136,9 @@ impl Requirement {
     /// The same package, pinned to exactly `version`.
     pub(super) fn pinned(&self, version: &Version) -> Requirement {
         Requirement {
-            name: self.name.clone(),
             specifiers: VersionSpecifiers::from_str(&format!("=={version}"))
                 .unwrap_or_else(|_| self.specifiers.clone()),
+            ..self.clone()
         }
     }
 }
@@ -92,8 +157,10 @@ impl FromStr for Requirement {
 }
 
 impl fmt::Display for Requirement {
+    /// As asked for: `shopify-osiris>=1.0`, or `shopify.extractor>=1.0` for a component.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}{}", self.name, self.specifiers())
+        let name = self.component.as_deref().unwrap_or(&self.name);
+        write!(f, "{name}{}", self.specifiers())
     }
 }
 
@@ -124,6 +191,9 @@ pub struct ResolvedPackage {
 #[derive(Debug, Clone, Default)]
 pub struct Resolution {
     pub packages: BTreeMap<String, ResolvedPackage>,
+    /// Why a choice is not the obvious one, in the user's words: "acme.extractor is provided
+    /// by acme-osiris up to 0.1.0; 0.2.0 no longer provides it".
+    pub notes: Vec<String>,
 }
 
 impl Resolution {
@@ -165,7 +235,10 @@ pub(super) fn build_resolution(
             );
         }
     }
-    let mut resolution = Resolution { packages };
+    let mut resolution = Resolution {
+        packages,
+        notes: Vec::new(),
+    };
     for requirement in &request.requirements {
         if let Some(package) = resolution.packages.get_mut(requirement.name()) {
             package.required_by.push(RequiredBy::Request {

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use crate::index::format::{IndexEntry, parse_entries, shard};
+use crate::index::format::{ComponentRecord, IndexEntry, parse_entries, shard};
 
 /// Why the entries of a package could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +31,12 @@ pub enum SourceError {
 pub trait EntrySource {
     /// Every entry of package `name`, in any order; empty when there is no such package.
     fn entries(&self, name: &str) -> Result<Vec<IndexEntry>, SourceError>;
+
+    /// The packages that provide `component`, sorted; empty when none does (or the source
+    /// cannot say).
+    fn component_packages(&self, _component: &str) -> Result<Vec<String>, SourceError> {
+        Ok(Vec::new())
+    }
 }
 
 /// Reads `<root>/packages/<shard(name)>` files of an index checkout, each at most once.
@@ -72,6 +78,27 @@ impl IndexDirSource {
 }
 
 impl EntrySource for IndexDirSource {
+    /// The package the index's `components/<shard>` record names: in an ocp index a
+    /// component belongs to one package.
+    fn component_packages(&self, component: &str) -> Result<Vec<String>, SourceError> {
+        if component.is_empty() {
+            return Ok(Vec::new());
+        }
+        let path = self.root.join("components").join(shard(component));
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(source) => return Err(SourceError::Read { path, source }),
+        };
+        let record: ComponentRecord =
+            serde_json::from_str(&text).map_err(|error| SourceError::Malformed {
+                path,
+                line: 1,
+                reason: error.to_string(),
+            })?;
+        Ok(vec![record.package])
+    }
+
     fn entries(&self, name: &str) -> Result<Vec<IndexEntry>, SourceError> {
         if let Some(entries) = self.lock_cache().get(name) {
             return Ok(entries.clone());
@@ -137,6 +164,20 @@ impl FromIterator<IndexEntry> for MemorySource {
 impl EntrySource for MemorySource {
     fn entries(&self, name: &str) -> Result<Vec<IndexEntry>, SourceError> {
         Ok(self.packages.get(name).cloned().unwrap_or_default())
+    }
+
+    /// Every package with a version that lists `component`.
+    fn component_packages(&self, component: &str) -> Result<Vec<String>, SourceError> {
+        Ok(self
+            .packages
+            .iter()
+            .filter(|(_, entries)| {
+                entries
+                    .iter()
+                    .any(|entry| entry.components.iter().any(|c| c == component))
+            })
+            .map(|(name, _)| name.clone())
+            .collect())
     }
 }
 

@@ -6,17 +6,21 @@
 //! A template's `fragments/<name>.md` files are not written: each becomes the variable
 //! `{{<name>}}` (rendered first), so shared files such as the README can hold a part that
 //! differs per template.
+//! [`component`] renders the same templates as one more component of an existing package
+//! (`ocp add`).
+
+pub mod component;
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
 use include_dir::{Dir, include_dir};
-use pep440_rs::{Operator, VersionSpecifiers};
+use pep440_rs::VersionSpecifiers;
 
-use crate::model::{ComponentName, PackageName, format_specifiers};
+use crate::model::{ComponentName, PackageName, format_specifiers, single_bound_items};
 
-static TEMPLATES: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/templates");
+pub(super) static TEMPLATES: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/templates");
 
 /// The kinds of component `ocp new` can scaffold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,7 +60,7 @@ impl Template {
         }
     }
 
-    fn dependencies(self) -> &'static [&'static str] {
+    pub(super) fn dependencies(self) -> &'static [&'static str] {
         match self {
             Template::ApiExtractor => &["requests>=2.31", "pandas>=2.0"],
             Template::DbWriter => &["sqlalchemy>=2.0", "pandas>=2.0"],
@@ -166,24 +170,7 @@ fn first_line(text: &str) -> String {
 /// The Osiris range as `compatibility.requires` items, one bound each, or `None` when a
 /// bound has no form the 0.5.7 schema accepts (`~=`, `!=`, wildcards, pre-releases).
 pub fn osiris_requires_items(range: &VersionSpecifiers) -> Option<Vec<String>> {
-    range
-        .iter()
-        .map(|specifier| {
-            let operator = match specifier.operator() {
-                Operator::GreaterThanEqual => ">=",
-                Operator::GreaterThan => ">",
-                Operator::LessThanEqual => "<=",
-                Operator::LessThan => "<",
-                Operator::Equal => "==",
-                _ => return None,
-            };
-            let version = specifier.version().to_string();
-            version
-                .chars()
-                .all(|c| c.is_ascii_digit() || c == '.')
-                .then(|| format!("osiris{operator}{version}"))
-        })
-        .collect()
+    single_bound_items("osiris", range)
 }
 
 /// Renders every file of the new package: relative path -> contents.
@@ -273,7 +260,7 @@ fn target_path(relative: &str, import_name: &str) -> String {
         .join("/")
 }
 
-fn substitute(
+pub(super) fn substitute(
     file: &str,
     text: &str,
     variables: &BTreeMap<&str, String>,
@@ -323,7 +310,7 @@ fn toml_string(text: &str) -> String {
     toml_edit::Value::from(text).to_string().trim().to_owned()
 }
 
-fn variables(new: &NewPackage) -> BTreeMap<&'static str, String> {
+pub(super) fn variables(new: &NewPackage) -> BTreeMap<&'static str, String> {
     let family_title = title_case(new.component.family());
     let title = format!("{family_title} {}", title_case(new.component.role()));
     let class_name = format!("{}Driver", title.replace(' ', ""));

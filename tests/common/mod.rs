@@ -30,6 +30,18 @@ impl Sandbox {
         self.dir.path().join("work")
     }
 
+    /// A signing key pair without a password, `<sandbox>/<name>.key` (and `.pub`), made with
+    /// `ocp key generate`; returns the secret key's path for `--key`.
+    pub fn signing_key(&self, name: &str) -> PathBuf {
+        let key = self.dir.path().join(format!("{name}.key"));
+        run_ok(
+            self.ocp()
+                .args(["key", "generate", "--no-password", "--output"])
+                .arg(&key),
+        );
+        key
+    }
+
     /// `ocp` with this sandbox's environment, run in the work directory.
     pub fn ocp(&self) -> Command {
         self.ocp_in(&self.work())

@@ -8,10 +8,11 @@ use std::collections::BTreeMap;
 use std::str::FromStr;
 
 use ocp::index::format::{EntryDependency, IndexEntry};
-use ocp::resolve::{Request, Resolution, ResolveOptions};
+use ocp::resolve::{Request, Requirement, Resolution, ResolveOptions};
 use pep440_rs::{Version, VersionSpecifiers};
 
-/// An entry with the fields the resolver reads; the rest are placeholders.
+/// An entry with the fields the resolver reads; the rest are placeholders. It provides
+/// `{family}.extractor` (set `components` for others).
 pub fn entry(
     name: &str,
     version: &str,
@@ -51,6 +52,19 @@ fn contains(specifiers: &str, version: &Version) -> Result<bool, String> {
         .map_err(|error| format!("`{specifiers}`: {error}"))
 }
 
+/// The package that answers a requirement: its name, or for a component request the chosen
+/// package that provides the component.
+fn package_of<'a>(requirement: &'a Requirement, resolution: &'a Resolution) -> &'a str {
+    match requirement.asked_component() {
+        Some(component) => resolution
+            .packages
+            .iter()
+            .find(|(_, package)| package.entry.components.iter().any(|c| c == component))
+            .map_or(requirement.name(), |(name, _)| name.as_str()),
+        None => requirement.name(),
+    }
+}
+
 /// Every way `resolution` breaks the request's constraints; empty when it keeps them all.
 pub fn violations(
     request: &Request,
@@ -61,16 +75,22 @@ pub fn violations(
     let chosen: BTreeMap<&str, &Version> = resolution.versions();
     let mut needed: Vec<&str> = Vec::new();
     for requirement in &request.requirements {
-        needed.push(requirement.name());
-        match chosen.get(requirement.name()) {
-            None => problems.push(format!("{requirement} was asked for but not chosen")),
-            Some(version) => match contains(&requirement.specifiers(), version) {
-                Ok(true) => {}
-                _ => problems.push(format!(
-                    "{} {version} breaks `{requirement}`",
-                    requirement.name()
-                )),
-            },
+        let name = package_of(requirement, resolution);
+        needed.push(name);
+        match (chosen.get(name), resolution.packages.get(name)) {
+            (Some(version), Some(package)) => {
+                if contains(&requirement.specifiers(), version) != Ok(true) {
+                    problems.push(format!("{name} {version} breaks `{requirement}`"));
+                }
+                for component in requirement.components() {
+                    if !package.entry.components.contains(component) {
+                        problems.push(format!(
+                            "{name} {version} does not provide {component}, which `{requirement}` needs"
+                        ));
+                    }
+                }
+            }
+            _ => problems.push(format!("{requirement} was asked for but not chosen")),
         }
     }
     for (name, package) in &resolution.packages {
@@ -116,7 +136,7 @@ pub fn violations(
             problems.push(format!("{name} {version} is yanked and not locked"));
         }
         let asked_for_prerelease = request.requirements.iter().any(|requirement| {
-            requirement.name() == name
+            package_of(requirement, resolution) == name
                 && VersionSpecifiers::from_str(&requirement.specifiers())
                     .map(|specifiers| specifiers.iter().any(|s| s.version().any_prerelease()))
                     .unwrap_or(false)

@@ -121,12 +121,25 @@ impl InstallRequest {
         let mut requirements = Vec::new();
         let mut requested = Vec::new();
         let mut locals: Vec<LocalTarball> = Vec::new();
+        let osiris_text = osiris.to_string();
         for spec in &opts.specs {
             let parsed = InstallSpec::parse(spec).help_with(spec)?;
             match parsed {
                 InstallSpec::Name {
-                    name, specifiers, ..
+                    name,
+                    specifiers,
+                    component,
                 } => {
+                    if component
+                        && crate::check::builtin::shipped_by(&name).contains(&osiris_text.as_str())
+                    {
+                        return Err(helped(
+                            format!(
+                                "`{name}` is part of Osiris {osiris_text}, which this environment already has"
+                            ),
+                            "there is nothing to install; use the component in a pipeline as it is",
+                        ));
+                    }
                     let package = index.find_package(&name)?.ok_or_else(|| {
                         helped(
                             format!(
@@ -140,8 +153,15 @@ impl InstallRequest {
                         )
                     })?;
                     requested.push(package.clone());
-                    requirements.push(
+                    // A component is asked for as such: only versions that provide it will
+                    // do. (A name that only matched a package's name stays a package request.)
+                    let requirement = if component && index.component_owner(&name)?.is_some() {
+                        Requirement::component(&name, &specifiers)
+                    } else {
                         Requirement::new(&package, &specifiers)
+                    };
+                    requirements.push(
+                        requirement
                             .with_context(|| format!("`{spec}` is not a valid requirement"))?,
                     );
                 }
@@ -164,14 +184,21 @@ impl InstallRequest {
                 }
             }
         }
-        // What the lock file says was asked for before stays asked for.
+        // What the lock file says was asked for before stays asked for, with every component
+        // the locked version provides: an update never takes away a component the user has.
         if let Some(lock) = usable_lock {
             for package in lock.packages.iter().filter(|p| p.requested) {
                 if !requested.contains(&package.name) {
                     requested.push(package.name.clone());
+                    let requirement = Requirement::new(&package.name, "")
+                        .with_context(|| format!("the lock file names `{}`", package.name))?;
                     requirements.push(
-                        Requirement::new(&package.name, "")
-                            .with_context(|| format!("the lock file names `{}`", package.name))?,
+                        package
+                            .components
+                            .iter()
+                            .fold(requirement, |requirement, component| {
+                                requirement.providing(component.as_str())
+                            }),
                     );
                 }
             }
