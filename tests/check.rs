@@ -4,6 +4,8 @@
 //! `tests/snapshots/`.
 
 mod common;
+#[path = "common/python.rs"]
+mod python;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -553,21 +555,24 @@ fn a_missing_directory_is_a_clear_error() {
     assert_eq!(stderr(&output), "error: `nowhere` does not exist\n");
 }
 
+/// Two of Osiris 0.5.7's built-in specs, copied from the package (`components/<name>/spec.yaml`).
+fn reference_specs() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/osiris-0.5.7/components");
+    let mut specs: Vec<PathBuf> = fs::read_dir(&root)
+        .expect("read tests/fixtures/osiris-0.5.7/components")
+        .map(|entry| entry.expect("entry").path().join("spec.yaml"))
+        .collect();
+    specs.sort();
+    assert_eq!(specs.len(), 2, "{specs:?}");
+    specs
+}
+
 #[test]
 fn the_reference_osiris_specs_pass_the_schema_rules() {
     // Osiris's own built-in specs are valid for its schema; ocp must agree (only ocp's extra
     // rules about drivers inside the package may fire, since their drivers live in Osiris).
     let sandbox = Sandbox::new();
-    let reference =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/reference/osiris-0.5.7/components");
-    let Ok(entries) = fs::read_dir(&reference) else {
-        panic!(
-            "the Osiris 0.5.7 reference specs are missing at {}",
-            reference.display()
-        );
-    };
-    for entry in entries {
-        let spec = entry.expect("entry").path().join("spec.yaml");
+    for spec in reference_specs() {
         let root = generate(
             &sandbox,
             &format!(
@@ -603,22 +608,25 @@ fn the_reference_osiris_specs_pass_the_schema_rules() {
 }
 
 #[test]
-fn the_embedded_osiris_schema_is_the_real_one() {
-    let reference = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/reference/osiris-0.5.7/spec.schema.json");
+fn the_embedded_osiris_schema_and_reference_specs_are_the_ones_osiris_ships() {
+    // Compared with the files inside the real osiris-pipeline 0.5.7, installed from PyPI.
+    let shipped = python::site_packages_of(&python::shared_env().python).join("components");
     let embedded =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/osiris-0.5.7/spec.schema.json");
-    let Ok(reference) = fs::read(&reference) else {
-        panic!(
-            "the Osiris 0.5.7 reference schema is missing at {}",
-            reference.display()
-        );
-    };
-    assert_eq!(
-        fs::read(embedded).expect("embedded schema"),
-        reference,
-        "schemas/osiris-0.5.7/spec.schema.json must be the file Osiris ships"
+    assert!(
+        fs::read(embedded).expect("embedded schema")
+            == fs::read(shipped.join("spec.schema.json")).expect("the installed Osiris schema"),
+        "schemas/osiris-0.5.7/spec.schema.json must be the file Osiris 0.5.7 ships"
     );
+    for spec in reference_specs() {
+        let name = spec.parent().and_then(|p| p.file_name()).expect("name");
+        assert!(
+            fs::read(&spec).expect("fixture")
+                == fs::read(shipped.join(name).join("spec.yaml")).expect("the installed spec"),
+            "{} must be the file Osiris 0.5.7 ships",
+            spec.display()
+        );
+    }
 }
 
 #[test]

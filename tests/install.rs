@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use common::{Sandbox, run, run_ok, stderr, stdout};
-use python::{osiris_env, run_python, venv};
+use python::{osiris_env, run_python, site_packages, venv};
 
 /// A sandbox with a signing key and packages published to its default local index.
 struct World {
@@ -129,10 +129,6 @@ impl World {
 
 fn keep(text: &str) -> String {
     text.to_owned()
-}
-
-fn site_packages(env: &Path) -> PathBuf {
-    env.join("lib/python3.11/site-packages")
 }
 
 /// Every path under site-packages, to compare before and after.

@@ -2,8 +2,9 @@
 //! own pytest passes after `pip install -e ".[dev]"`, and the built tarball installs with pip
 //! and uv so that `importlib.metadata` finds the component and its spec loads.
 //!
-//! Needs Python 3.11+ as `python3` (or `OCP_TEST_PYTHON`) with the `uv` module installed;
-//! `.ci/run` installs it. Environments are made with uv, against Osiris 0.5.7 from PyPI.
+//! Needs Python 3.11+ as `python3` (or `OCP_TEST_PYTHON`) and uv (on PATH, as `.ci/run`
+//! installs it, or as a module of that Python). Environments are made with uv, against
+//! Osiris 0.5.7 from PyPI.
 
 mod common;
 #[path = "common/python.rs"]
