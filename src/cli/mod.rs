@@ -4,6 +4,7 @@
 
 mod build;
 mod check;
+mod completions;
 mod index;
 mod install;
 mod key;
@@ -11,6 +12,7 @@ mod new;
 mod owner;
 pub mod progress;
 mod publish;
+mod schema;
 mod search;
 mod sign;
 mod verify;
@@ -34,7 +36,7 @@ Environment:
   NO_COLOR                  disable colors when set to any non-empty value
   SOURCE_DATE_EPOCH         timestamp written into built tarballs (default: 2000-01-01)
   OCP_HOME                  ocp's per-user directory (default: ~/.local/share/ocp)
-  OCP_SIGNING_KEY           the secret key for `ocp sign`: the key file's text, or its path
+  OCP_SIGNING_KEY           the secret key (its text or path) for sign, publish, yank and owner
   OCP_SIGNING_KEY_PASSWORD  the secret key's password (no prompt)
   OCP_INDEX                 the index for publish, yank, owner, search and info";
 
@@ -71,7 +73,7 @@ pub enum Format {
     /// Human-readable text
     #[default]
     Human,
-    /// One JSON document on stdout (schemas in `schemas/`)
+    /// One JSON document on stdout, described by a JSON Schema that `ocp schema` prints
     Json,
 }
 
@@ -96,6 +98,9 @@ enum Command {
     Tree(install::TreeArgs),
     Update(install::UpdateArgs),
     Lock(install::LockCommandArgs),
+    Schema(schema::SchemaArgs),
+    Completions(completions::CompletionsArgs),
+    Man(completions::ManArgs),
 }
 
 /// Parses the command line, runs the command and returns the process exit code.
@@ -155,6 +160,9 @@ fn run(command: Command, shell: &mut Shell) -> anyhow::Result<ExitCode> {
         Command::Tree(args) => install::run_tree(args, shell),
         Command::Update(args) => install::run_update(args, shell),
         Command::Lock(args) => install::run_lock(args, shell),
+        Command::Schema(args) => schema::run(args, shell),
+        Command::Completions(args) => completions::run_completions(args, shell),
+        Command::Man(args) => completions::run_man(args, shell),
     }
 }
 

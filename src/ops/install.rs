@@ -370,6 +370,13 @@ pub fn install(shell: &mut Shell, opts: InstallOpts) -> anyhow::Result<Installed
             }
             _ => anyhow::Error::new(error).context(format!("cannot install {what}")),
         })?;
+    shell.status(
+        "Resolved",
+        format!(
+            "{} for Osiris {osiris} and Python {python}",
+            packages(resolution.packages.len())
+        ),
+    )?;
 
     let mut changes = Vec::new();
     let mut unchanged = Vec::new();
@@ -731,6 +738,14 @@ fn install_python_requirements(
         ));
     }
     Ok(())
+}
+
+/// `1 package`, `2 packages`.
+pub fn packages(count: usize) -> String {
+    match count {
+        1 => "1 package".to_owned(),
+        n => format!("{n} packages"),
+    }
 }
 
 /// Takes a removed package out of the lock file at `path`, with the packages only it needed.

@@ -11,6 +11,7 @@ pub mod new;
 pub mod owner;
 pub mod publish;
 pub mod registry;
+pub mod schema;
 pub mod search;
 pub mod sign;
 pub mod verify;
