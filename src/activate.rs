@@ -574,15 +574,12 @@ fn place(source: &Path, target: &Path) -> Result<(), ActivateError> {
     // Copy rather than link: store files are read-only, and an installed file must be
     // writable by its owner like any other (editors, pip).
     fs::copy(source, target).map_err(io("copy", target))?;
-    use std::os::unix::fs::PermissionsExt;
-    let mode = fs::metadata(source)
-        .map(|m| m.permissions().mode())
-        .unwrap_or(0o644);
-    fs::set_permissions(
-        target,
-        fs::Permissions::from_mode(if mode & 0o111 != 0 { 0o755 } else { 0o644 }),
-    )
-    .map_err(io("set permissions of", target))
+    let mode = if crate::fsutil::is_executable(source) {
+        0o755
+    } else {
+        0o644
+    };
+    crate::fsutil::set_mode(target, mode).map_err(io("set permissions of", target))
 }
 
 fn write_new(target: &Path, bytes: &[u8]) -> Result<(), ActivateError> {
@@ -622,17 +619,16 @@ fn remove_empty_dirs(site: &Path, paths: &BTreeSet<String>) {
 }
 
 fn make_writable(dir: &Path) {
-    use std::os::unix::fs::PermissionsExt;
     let mut stack = vec![dir.to_path_buf()];
     while let Some(current) = stack.pop() {
-        let _ = fs::set_permissions(&current, fs::Permissions::from_mode(0o755));
+        let _ = crate::fsutil::set_mode(&current, 0o755);
         if let Ok(entries) = fs::read_dir(&current) {
             for entry in entries.flatten() {
                 let path = entry.path();
                 if path.is_dir() && !path.is_symlink() {
                     stack.push(path);
                 } else if !path.is_symlink() {
-                    let _ = fs::set_permissions(&path, fs::Permissions::from_mode(0o644));
+                    let _ = crate::fsutil::set_mode(&path, 0o644);
                 }
             }
         }

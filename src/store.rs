@@ -143,10 +143,9 @@ fn read_manifest(dir: &Path) -> Result<Manifest, StoreError> {
 }
 
 fn make_writable(dir: &Path) {
-    use std::os::unix::fs::PermissionsExt;
     for entry in walk(dir) {
         let mode = if entry.is_dir() { 0o755 } else { 0o644 };
-        let _ = fs::set_permissions(&entry, fs::Permissions::from_mode(mode));
+        let _ = crate::fsutil::set_mode(&entry, mode);
     }
 }
 
@@ -169,7 +168,6 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 
 /// Unpacks a gzipped OCP tarball into `dest`, dropping its one top folder.
 pub fn unpack(reader: impl Read, dest: &Path, limits: Limits) -> Result<(), StoreError> {
-    use std::os::unix::fs::PermissionsExt;
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(reader));
     let mut total: u64 = 0;
     let mut top: Option<String> = None;
@@ -254,14 +252,12 @@ pub fn unpack(reader: impl Read, dest: &Path, limits: Limits) -> Result<(), Stor
                     )));
                 }
                 let executable = entry.header().mode().is_ok_and(|mode| mode & 0o111 != 0);
-                fs::set_permissions(
-                    &target,
-                    fs::Permissions::from_mode(if executable { 0o555 } else { 0o444 }),
-                )
-                .map_err(|source| StoreError::Write {
-                    path: target.clone(),
-                    source,
-                })?;
+                crate::fsutil::set_mode(&target, if executable { 0o555 } else { 0o444 }).map_err(
+                    |source| StoreError::Write {
+                        path: target.clone(),
+                        source,
+                    },
+                )?;
             }
             tar::EntryType::Symlink => {
                 let link = entry
@@ -276,7 +272,7 @@ pub fn unpack(reader: impl Read, dest: &Path, limits: Limits) -> Result<(), Stor
                     path: parent.clone(),
                     source,
                 })?;
-                std::os::unix::fs::symlink(&link, &target).map_err(|source| StoreError::Write {
+                crate::fsutil::symlink(&link, &target).map_err(|source| StoreError::Write {
                     path: target.clone(),
                     source,
                 })?;
