@@ -1,7 +1,9 @@
 //! ocp as a Python package: the root `pyproject.toml` builds a wheel with maturin that pip
 //! and uv install into fresh virtual environments (from the wheel, and from the source tree
 //! with `pip install .` and `uv tool install .`), and the `ocp` in that environment's `bin/`
-//! works, at the crate's version.
+//! works, at the crate's version. The project's own wheels workflow covers Linux, macOS and
+//! Windows, and the release workflow that `ocp new` writes runs for real against that wheel
+//! (`release/workflow.rs`).
 //!
 //! Builds use the dev profile (`--profile dev`), so they reuse `target/debug` and only zip
 //! the binary (uncompressed, which is quicker). maturin comes from PyPI, installed with uv
@@ -11,8 +13,12 @@
 //! affected).
 
 mod common;
+#[path = "common/git_http.rs"]
+mod git_http;
 #[path = "common/python.rs"]
 mod python;
+#[path = "release/workflow.rs"]
+mod workflow;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -44,7 +50,7 @@ pub fn wheel_dir() -> &'static Path {
         let _ = std::fs::remove_dir_all(&out);
         let _building = building();
         run_ok(
-            Command::new(shared.root.join("bin/maturin"))
+            outside_cargo(&mut Command::new(shared.root.join("bin/maturin")))
                 .args(["build", "--quiet", "--profile", "dev"])
                 .args(["--compression-method", "stored", "--out"])
                 .arg(&out)
@@ -95,9 +101,36 @@ fn assert_ocp_works(sandbox: &Sandbox, bin: &Path) {
     run_ok(installed_ocp(sandbox, &ocp).args(["check", "--path", "shopify-osiris"]));
 }
 
+/// A build that runs cargo, with the variables cargo set for this test process taken out:
+/// some build scripts rerun when those change (ring's watches `CARGO_MANIFEST_DIR`), so
+/// passing them on would rebuild dependencies here and again in the next `cargo test`.
+fn outside_cargo(command: &mut Command) -> &mut Command {
+    const SET_BY_CARGO: &[&str] = &[
+        "CARGO_MANIFEST_DIR",
+        "CARGO_MANIFEST_PATH",
+        "CARGO_CRATE_NAME",
+        "CARGO_BIN_NAME",
+        "CARGO_PRIMARY_PACKAGE",
+        "CARGO_TARGET_TMPDIR",
+        "CARGO_RUSTC_CURRENT_DIR",
+        "OUT_DIR",
+    ];
+    for (key, _) in std::env::vars_os() {
+        let name = key.to_string_lossy();
+        if SET_BY_CARGO.contains(&name.as_ref())
+            || name.starts_with("CARGO_PKG_")
+            || name.starts_with("CARGO_BIN_EXE_")
+            || name.starts_with("CARGO_CFG_")
+        {
+            command.env_remove(&key);
+        }
+    }
+    command
+}
+
 /// Source builds through the PEP 517 backend reuse `target/debug` too.
 fn dev_profile(command: &mut Command) -> &mut Command {
-    command.env(
+    outside_cargo(command).env(
         "MATURIN_PEP517_ARGS",
         "--profile dev --compression-method stored",
     )
@@ -199,4 +232,58 @@ fn uv_pip_install_dot_and_uv_tool_install_dot_put_ocp_on_path() {
     ));
     drop(turn);
     assert_ocp_works(&sandbox, &bin);
+}
+
+#[test]
+fn the_wheels_workflow_builds_for_linux_macos_and_windows_on_a_version_tag() {
+    use saphyr::{LoadableYamlNode, YamlOwned};
+    let text = std::fs::read_to_string(repository().join(".github/workflows/wheels.yml"))
+        .expect("read .github/workflows/wheels.yml");
+    let documents = YamlOwned::load_from_str(&text).expect("wheels.yml is YAML");
+    let workflow = documents.first().expect("one document");
+    let tags: Vec<&str> = workflow
+        .as_mapping_get("on")
+        .and_then(|on| on.as_mapping_get("push"))
+        .and_then(|push| push.as_mapping_get("tags"))
+        .and_then(YamlOwned::as_sequence)
+        .expect("on.push.tags")
+        .iter()
+        .filter_map(YamlOwned::as_str)
+        .collect();
+    assert_eq!(tags, ["v*"]);
+    let jobs = workflow.as_mapping_get("jobs").expect("jobs");
+    let wheels = jobs.as_mapping_get("wheels").expect("the wheels job");
+    let runners: Vec<&str> = wheels
+        .as_mapping_get("strategy")
+        .and_then(|s| s.as_mapping_get("matrix"))
+        .and_then(|m| m.as_mapping_get("platform"))
+        .and_then(YamlOwned::as_sequence)
+        .expect("strategy.matrix.platform")
+        .iter()
+        .filter_map(|platform| platform.as_mapping_get("runner")?.as_str())
+        .collect();
+    for os in ["ubuntu", "macos", "windows"] {
+        assert!(
+            runners.iter().any(|runner| runner.starts_with(os)),
+            "no {os} runner in {runners:?}"
+        );
+    }
+    let steps = wheels
+        .as_mapping_get("steps")
+        .and_then(YamlOwned::as_sequence)
+        .expect("steps");
+    let uses: Vec<&str> = steps
+        .iter()
+        .filter_map(|step| step.as_mapping_get("uses")?.as_str())
+        .collect();
+    assert!(uses.contains(&"PyO3/maturin-action@v1"), "{uses:?}");
+    let needs: Vec<&str> = jobs
+        .as_mapping_get("publish")
+        .and_then(|publish| publish.as_mapping_get("needs"))
+        .and_then(YamlOwned::as_sequence)
+        .expect("publish.needs")
+        .iter()
+        .filter_map(YamlOwned::as_str)
+        .collect();
+    assert_eq!(needs, ["wheels", "sdist"]);
 }

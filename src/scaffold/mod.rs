@@ -353,6 +353,8 @@ fn variables(new: &NewPackage) -> BTreeMap<&'static str, String> {
     map.insert("primary_mode", new.template.primary_mode().to_owned());
     map.insert("readme_config", new.template.readme_config().to_owned());
     map.insert("year", new.year.to_string());
+    // The release workflow installs the ocp that generated it.
+    map.insert("ocp_version", env!("CARGO_PKG_VERSION").to_owned());
     map
 }
 
