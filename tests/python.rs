@@ -94,18 +94,7 @@ fn pip_installs_the_built_tarball_and_finds_the_entry_point() {
     let tarball = build(&sandbox);
     let python = venv(&sandbox.dir.path().join("venv"), true);
     // pip builds the wheel from the sdist with setuptools, as it would for any user.
-    run_ok(
-        Command::new(&python)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--no-deps",
-                "--disable-pip-version-check",
-            ])
-            .arg(&tarball),
-    );
+    run_ok(python::pip_install(&python).arg("--no-deps").arg(&tarball));
     let output = run_ok(Command::new(&python).args(["-c", FIND_COMPONENT, "shopify.extractor"]));
     assert_eq!(
         stdout(&output),

@@ -151,18 +151,7 @@ fn the_wheel_is_named_for_the_crate_version_and_installs_with_pip() {
     let sandbox = Sandbox::new();
     let env = sandbox.dir.path().join("venv");
     let python = python::venv(&env, true);
-    run_ok(
-        Command::new(&python)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--no-index",
-                "--disable-pip-version-check",
-            ])
-            .arg(&wheel),
-    );
+    run_ok(python::pip_install(&python).arg("--no-index").arg(&wheel));
     assert_eq!(
         python::run_python(
             &python,
@@ -174,26 +163,25 @@ fn the_wheel_is_named_for_the_crate_version_and_installs_with_pip() {
     assert_ocp_works(&sandbox, &env.join("bin"));
 }
 
+/// Runs `install` (pip or uv, building this source tree) in the repository, then checks the
+/// `ocp` it put in `bin`.
+fn install_from_source(sandbox: &Sandbox, install: &mut Command, bin: &Path) {
+    let turn = building();
+    run_ok(dev_profile(install.current_dir(repository())));
+    drop(turn);
+    assert_ocp_works(sandbox, bin);
+}
+
 #[test]
 fn pip_install_dot_builds_and_installs_ocp() {
     let sandbox = Sandbox::new();
     let env = sandbox.dir.path().join("venv");
     let python = python::venv(&env, true);
-    let turn = building();
-    run_ok(dev_profile(
-        Command::new(&python)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                ".",
-            ])
-            .current_dir(repository()),
-    ));
-    drop(turn);
-    assert_ocp_works(&sandbox, &env.join("bin"));
+    install_from_source(
+        &sandbox,
+        python::pip_install(&python).arg("."),
+        &env.join("bin"),
+    );
 }
 
 #[test]
@@ -201,22 +189,20 @@ fn uv_pip_install_dot_and_uv_tool_install_dot_put_ocp_on_path() {
     let sandbox = Sandbox::new();
     let env = sandbox.dir.path().join("venv");
     let python = python::venv(&env, false);
-    let turn = building();
-    run_ok(dev_profile(
+    install_from_source(
+        &sandbox,
         python::uv()
             .args(["pip", "install", "--quiet", "--python"])
             .arg(&python)
-            .args(["--refresh-package", "osiris-ocp", "."])
-            .current_dir(repository()),
-    ));
-    drop(turn);
-    assert_ocp_works(&sandbox, &env.join("bin"));
+            .args(["--refresh-package", "osiris-ocp", "."]),
+        &env.join("bin"),
+    );
 
     // `uv tool install .`, with uv's tool folders inside the sandbox.
     let sandbox = Sandbox::new();
     let bin = sandbox.dir.path().join("tool-bin");
-    let turn = building();
-    run_ok(dev_profile(
+    install_from_source(
+        &sandbox,
         python::uv()
             .args([
                 "tool",
@@ -227,11 +213,9 @@ fn uv_pip_install_dot_and_uv_tool_install_dot_put_ocp_on_path() {
             ])
             .args(["--refresh-package", "osiris-ocp", "."])
             .env("UV_TOOL_DIR", sandbox.dir.path().join("tools"))
-            .env("UV_TOOL_BIN_DIR", &bin)
-            .current_dir(repository()),
-    ));
-    drop(turn);
-    assert_ocp_works(&sandbox, &bin);
+            .env("UV_TOOL_BIN_DIR", &bin),
+        &bin,
+    );
 }
 
 #[test]

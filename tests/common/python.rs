@@ -91,6 +91,19 @@ pub fn uv_install(python: &Path, requirements: &[&str]) {
     );
 }
 
+/// `python -m pip install --quiet` for the environment of `python`; add what to install.
+pub fn pip_install(python: &Path) -> Command {
+    let mut command = Command::new(python);
+    command.args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+    ]);
+    command
+}
+
 /// A fresh virtual environment with Osiris 0.5.7 installed.
 pub fn osiris_env(dir: &Path, seed: bool) -> PathBuf {
     let python = venv(dir, seed);
