@@ -1,8 +1,8 @@
 //! `ocp install` from a warm cache into a fresh environment, against `uv pip install` and
 //! `pip install` of the same modules packed as wheels, offline, side by side in one run.
 //!
-//! Run with `cargo bench --bench install`. Needs `python3` with the `uv` module (as the tests
-//! do). The package has 5 OCP dependencies; Python requirements are left out on all three
+//! Run with `cargo bench --bench install`. Needs `python3` >= 3.11 and uv (the `uv` module of
+//! `python3`, else `uv` on PATH, as `.ci/run` installs it). The package has 5 OCP dependencies; Python requirements are left out on all three
 //! sides (`--no-python-deps`, `--no-deps`), so each installs the same six packages. Creating
 //! the fresh environment is not timed.
 
@@ -34,18 +34,23 @@ fn ocp(home: &Path) -> Command {
 }
 
 fn uv() -> Command {
-    let mut command = Command::new("python3");
+    let mut command = Command::new(uv_binary());
     command
-        .args(["-m", "uv"])
         .env("UV_PYTHON_DOWNLOADS", "never")
         .env_remove("VIRTUAL_ENV");
     command
 }
 
 fn uv_binary() -> PathBuf {
-    // `python3 -m uv` adds a Python start-up to every call; time the uv binary itself.
-    let path = run(Command::new("python3").args(["-c", "import uv; print(uv.find_uv_bin())"]));
-    PathBuf::from(path.trim())
+    // Time the uv binary itself: `python3 -m uv` adds a Python start-up to every call, and
+    // `uv` on PATH may be a shim script (pyenv's).
+    let found = Command::new("python3")
+        .args(["-c", "import uv; print(uv.find_uv_bin())"])
+        .output()
+        .ok()
+        .filter(|output| output.status.success())
+        .map(|output| PathBuf::from(String::from_utf8_lossy(&output.stdout).trim()));
+    found.unwrap_or_else(|| PathBuf::from("uv"))
 }
 
 fn fresh_env(dir: &Path, seed: bool) -> PathBuf {

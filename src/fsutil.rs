@@ -106,3 +106,50 @@ pub fn make_writable(dir: &Path) {
     #[cfg(not(unix))]
     let _ = dir;
 }
+
+/// Sets a file's permission bits. Where there are none (Windows), only the owner's write bit
+/// counts: without it the file becomes read-only.
+pub fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(path, fs::Permissions::from_mode(mode))
+    }
+    #[cfg(not(unix))]
+    {
+        let mut permissions = fs::metadata(path)?.permissions();
+        permissions.set_readonly(mode & 0o200 == 0);
+        fs::set_permissions(path, permissions)
+    }
+}
+
+/// Whether a file has an executable bit (never, where there are no such bits).
+pub fn is_executable(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        false
+    }
+}
+
+/// Creates a symbolic link at `target` pointing at `link`; refused where ocp does not make
+/// links (Windows, where making one needs special rights).
+pub fn symlink(link: &Path, target: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(link, target)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (link, target);
+        Err(std::io::Error::new(
+            std::io::ErrorKind::Unsupported,
+            "symbolic links in packages are not supported on this platform",
+        ))
+    }
+}

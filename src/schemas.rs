@@ -51,6 +51,118 @@ pub const SITE_REPORT: &str = include_str!("../schemas/site-report.schema.json")
 /// The schema of `ocp test --format json`.
 pub const TEST_REPORT: &str = include_str!("../schemas/test-report.schema.json");
 
+/// A schema that `ocp schema NAME` prints: its name, what it describes, and its text.
+#[derive(Debug, Clone, Copy)]
+pub struct Published {
+    pub name: &'static str,
+    pub describes: &'static str,
+    pub text: &'static str,
+}
+
+/// Every schema ocp publishes, named after its file in `schemas/` (without `.schema.json`).
+pub const PUBLISHED: &[Published] = &[
+    Published {
+        name: "build-report",
+        describes: "`ocp build --format json`",
+        text: BUILD_REPORT,
+    },
+    Published {
+        name: "check-report",
+        describes: "`ocp check --format json`",
+        text: CHECK_REPORT,
+    },
+    Published {
+        name: "index-config",
+        describes: "an index's `config.json`",
+        text: INDEX_CONFIG,
+    },
+    Published {
+        name: "index-entry",
+        describes: "one line of an index package file",
+        text: INDEX_ENTRY,
+    },
+    Published {
+        name: "index-verify-report",
+        describes: "`ocp index verify --format json`",
+        text: INDEX_VERIFY_REPORT,
+    },
+    Published {
+        name: "info-report",
+        describes: "`ocp info --format json`",
+        text: INFO_REPORT,
+    },
+    Published {
+        name: "install-report",
+        describes: "`ocp install`, `ocp update` and `ocp lock` with `--format json`",
+        text: INSTALL_REPORT,
+    },
+    Published {
+        name: "key-report",
+        describes: "`ocp key generate` and `ocp key public` with `--format json`",
+        text: KEY_REPORT,
+    },
+    Published {
+        name: "list-report",
+        describes: "`ocp list --format json`",
+        text: LIST_REPORT,
+    },
+    Published {
+        name: "lockfile",
+        describes: "`ocp.lock`, read as JSON",
+        text: LOCKFILE,
+    },
+    Published {
+        name: "ocp-manifest",
+        describes: "the `ocp.json` manifest inside every built package",
+        text: MANIFEST,
+    },
+    Published {
+        name: "osiris-0.5.7/spec",
+        describes: "a component's spec.yaml, as Osiris 0.5.7 ships the schema",
+        text: OSIRIS_0_5_7_SPEC,
+    },
+    Published {
+        name: "owner-event",
+        describes: "one line of an index owner log",
+        text: OWNER_EVENT,
+    },
+    Published {
+        name: "owner-list-report",
+        describes: "`ocp owner list --format json`",
+        text: OWNER_LIST_REPORT,
+    },
+    Published {
+        name: "publish-report",
+        describes: "`ocp publish --format json`",
+        text: PUBLISH_REPORT,
+    },
+    Published {
+        name: "search-report",
+        describes: "`ocp search --format json`",
+        text: SEARCH_REPORT,
+    },
+    Published {
+        name: "sign-report",
+        describes: "`ocp sign --format json`",
+        text: SIGN_REPORT,
+    },
+    Published {
+        name: "trusted-keys-report",
+        describes: "`ocp key trusted --format json`",
+        text: TRUSTED_KEYS_REPORT,
+    },
+    Published {
+        name: "verify-report",
+        describes: "`ocp verify --format json`",
+        text: VERIFY_REPORT,
+    },
+];
+
+/// The published schema called `name`.
+pub fn published(name: &str) -> Option<&'static Published> {
+    PUBLISHED.iter().find(|schema| schema.name == name)
+}
+
 static INDEX_ENTRY_VALIDATOR: LazyLock<Result<Validator, String>> =
     LazyLock::new(|| compile(INDEX_ENTRY));
 
@@ -76,6 +188,44 @@ pub fn osiris_spec_validator() -> Result<&'static Validator, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_schema_file_is_published_under_its_name() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas");
+        let mut files = Vec::new();
+        let mut stack = vec![root.clone()];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).expect("read schemas/") {
+                let path = entry.expect("entry").path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if let Some(relative) = path
+                    .strip_prefix(&root)
+                    .ok()
+                    .and_then(|p| p.to_str())
+                    .and_then(|p| p.strip_suffix(".schema.json"))
+                {
+                    files.push((
+                        relative.replace('\\', "/"),
+                        std::fs::read_to_string(&path).expect("read"),
+                    ));
+                }
+            }
+        }
+        files.sort();
+        let names: Vec<&str> = PUBLISHED.iter().map(|schema| schema.name).collect();
+        let expected: Vec<&str> = files.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(
+            names, expected,
+            "PUBLISHED lists every file in schemas/, in order"
+        );
+        for (name, text) in &files {
+            assert_eq!(
+                published(name).map(|schema| schema.text),
+                Some(text.as_str())
+            );
+        }
+    }
 
     #[test]
     fn every_embedded_schema_compiles() {

@@ -4,6 +4,8 @@
 //! `tests/snapshots/`.
 
 mod common;
+#[path = "common/python.rs"]
+mod python;
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -10,7 +10,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{Sandbox, git, run, run_ok, set_version, stderr, stdout};
+use common::{
+    Sandbox, assert_same_tree, git, run, run_ok, set_version, stderr, stdout, tree_state,
+};
 
 /// A new key pair without a password; returns the secret key path and the key id.
 fn keygen(sandbox: &Sandbox, name: &str) -> (PathBuf, String) {
@@ -800,4 +802,33 @@ fn broken_indexes_get_clear_errors() {
         "{}",
         stderr(&output)
     );
+}
+
+#[test]
+fn a_published_version_is_refused_before_the_key_is_read() {
+    // Decrypting a key costs seconds and a GiB of memory: the index is asked first. A key
+    // path that does not exist shows that the key was never read.
+    let sandbox = Sandbox::new();
+    let bare = bare_index(&sandbox, &[]);
+    let (key, _) = keygen(&sandbox, "owner");
+    let root = package(&sandbox, "shopify.extractor", "shopify-osiris", "1.0.0");
+    let first = publish(&sandbox, &root, &bare, &key);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let before = (tree_state(&bare), tree_state(&root));
+
+    let again = publish(
+        &sandbox,
+        &root,
+        &bare,
+        &sandbox.dir.path().join("missing.key"),
+    );
+    assert_eq!(again.status.code(), Some(1), "{}", stderr(&again));
+    assert_eq!(
+        stderr(&again),
+        "error: shopify-osiris 1.0.0 is already published; published versions never change\n\
+         help: raise the version in pyproject.toml, spec.yaml and `__version__`, then publish again\n"
+    );
+    assert_eq!(stdout(&again), "");
+    assert_same_tree("the index", &before.0, &tree_state(&bare));
+    assert_same_tree("the package", &before.1, &tree_state(&root));
 }

@@ -14,12 +14,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use common::{run, run_ok, stderr, stdout};
-use python::{osiris_env, run_python, venv};
+use python::{osiris_env, run_python, site_packages, venv};
 use world::{World, keep};
-
-fn site_packages(env: &Path) -> PathBuf {
-    python::purelib(&env.join("bin/python"))
-}
 
 /// Every path under site-packages, to compare before and after.
 fn snapshot(env: &Path) -> Vec<String> {
@@ -66,6 +62,14 @@ fn installed_components_are_found_by_python_osiris_and_pip() {
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
     assert_eq!(report["osiris"], "0.5.7");
     assert_eq!(report["packages"][0]["action"], "install");
+    // Status lines come in the order the work happens: resolve, then install.
+    let status = stderr(&output);
+    let resolved = status.find("Resolved 1 package for Osiris 0.5.7 and Python ");
+    let requirements = status.find("Installing Python requirements: ");
+    assert!(
+        resolved.is_some() && requirements.is_some() && resolved < requirements,
+        "{status}"
+    );
     assert_eq!(
         run_python(&python, FIND, &["shopify.extractor"]),
         "1 shopify.extractor 1.0.0 ShopifyExtractorDriver True\n"

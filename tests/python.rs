@@ -5,8 +5,9 @@
 //! the built sdist installs with pip and uv so that `importlib.metadata` finds the component
 //! and its spec loads.
 //!
-//! Needs Python 3.11+ as `python3` (or `OCP_TEST_PYTHON`) with the `uv` module installed;
-//! `.ci/run` installs it. Environments are made with uv, against Osiris 0.5.7 from PyPI.
+//! Needs Python 3.11+ as `python3` (or `OCP_TEST_PYTHON`) and uv (on PATH, as `.ci/run`
+//! installs it, or as a module of that Python). Environments are made with uv, against
+//! Osiris 0.5.7 from PyPI.
 
 mod common;
 #[path = "common/python.rs"]
@@ -124,18 +125,7 @@ fn pip_installs_the_built_tarball_and_finds_the_entry_point() {
     let tarball = build(&sandbox);
     let python = venv(&sandbox.dir.path().join("venv"), true);
     // pip builds the wheel from the sdist with setuptools, as it would for any user.
-    run_ok(
-        Command::new(&python)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--no-deps",
-                "--disable-pip-version-check",
-            ])
-            .arg(&tarball),
-    );
+    run_ok(python::pip_install(&python).arg("--no-deps").arg(&tarball));
     let output = run_ok(Command::new(&python).args(["-c", FIND_COMPONENT, "shopify.extractor"]));
     assert_eq!(
         stdout(&output),

@@ -23,7 +23,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{assert_same_tree, run, run_ok, stderr, stdout, tree_state};
-use python::{osiris_env, purelib, run_python, venv};
+use python::{osiris_env, run_python, site_packages, site_packages_of, venv};
 use world::{World, keep};
 
 const DEPENDENCIES: usize = 4;
@@ -210,7 +210,7 @@ fn installs_killed_at_random_moments_leave_one_consistent_state() {
     publish_set(&world, "2.0.0", files);
     let env = world.sandbox.dir.path().join("venv");
     let python = osiris_env(&env, true);
-    let site = purelib(&python);
+    let site = site_packages_of(&python);
     let lock = world.sandbox.work().join("ocp.lock");
     let install = |version: &str| {
         world
@@ -389,7 +389,7 @@ fn four_installs_from_four_homes_and_a_reader_take_turns() {
     let index = world.sandbox.home().join("index/default.git");
     let env = world.sandbox.dir.path().join("venv");
     venv(&env, false);
-    let site = purelib(&env.join("bin/python"));
+    let site = site_packages(&env);
     let installs: Vec<_> = families
         .iter()
         .map(|family| {

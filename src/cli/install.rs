@@ -63,7 +63,12 @@ pub struct ResolveArgs {
     env: EnvArgs,
 
     /// The index: a name from `OCP_HOME/config.toml`, a git URL or a path [default: the local index]
-    #[arg(long, value_name = "NAME|URL|PATH", env = "OCP_INDEX")]
+    #[arg(
+        long,
+        value_name = "NAME|URL|PATH",
+        env = "OCP_INDEX",
+        hide_env_values = true
+    )]
     index: Option<String>,
 
     /// Resolve for this Osiris version instead of the one installed in the environment
@@ -325,19 +330,6 @@ fn execute(
             })?)?;
         }
         Format::Human => {
-            shell.status(
-                "Resolved",
-                format!(
-                    "{} package(s) for Osiris {} and Python {}",
-                    installed.resolution.packages.len(),
-                    installed.osiris,
-                    installed.python
-                ),
-            )?;
-            // Why a version is older than the newest: a component asked for was dropped.
-            for note in &installed.resolution.notes {
-                shell.warn(note)?;
-            }
             if !lock_only {
                 let verb = |what: &str| match (what, dry_run) {
                     ("install", true) => "Would install",
@@ -375,8 +367,8 @@ fn execute(
                 shell.status(
                     "Locked",
                     format!(
-                        "{} package(s) in `{}`",
-                        installed.resolution.packages.len(),
+                        "{} in `{}`",
+                        crate::ops::install::packages(installed.resolution.packages.len()),
                         path.display()
                     ),
                 )?;

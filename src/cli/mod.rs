@@ -5,6 +5,7 @@
 mod add;
 mod build;
 mod check;
+mod completions;
 mod index;
 mod install;
 mod key;
@@ -12,6 +13,7 @@ mod new;
 mod owner;
 pub mod progress;
 mod publish;
+mod schema;
 mod search;
 mod sign;
 mod test;
@@ -37,7 +39,7 @@ Environment:
   NO_COLOR                  disable colors when set to any non-empty value
   SOURCE_DATE_EPOCH         timestamp written into built tarballs (default: 2000-01-01)
   OCP_HOME                  ocp's per-user directory (default: ~/.local/share/ocp)
-  OCP_SIGNING_KEY           the secret key for `ocp sign`: the key file's text, or its path
+  OCP_SIGNING_KEY           the secret key (its text or path) for sign, publish, yank and owner
   OCP_SIGNING_KEY_PASSWORD  the secret key's password (no prompt)
   OCP_INDEX                 the index for publish, yank, owner, search and info";
 
@@ -74,7 +76,7 @@ pub enum Format {
     /// Human-readable text
     #[default]
     Human,
-    /// One JSON document on stdout (schemas in `schemas/`)
+    /// One JSON document on stdout, described by a JSON Schema that `ocp schema` prints
     Json,
 }
 
@@ -102,6 +104,9 @@ enum Command {
     Lock(install::LockCommandArgs),
     Version(version::VersionArgs),
     Add(add::AddArgs),
+    Schema(schema::SchemaArgs),
+    Completions(completions::CompletionsArgs),
+    Man(completions::ManArgs),
 }
 
 /// Parses the command line, runs the command and returns the process exit code.
@@ -164,6 +169,9 @@ fn run(command: Command, shell: &mut Shell) -> anyhow::Result<ExitCode> {
         Command::Test(args) => test::run(args, shell),
         Command::Version(args) => version::run(args, shell),
         Command::Add(args) => add::run(args, shell),
+        Command::Schema(args) => schema::run(args, shell),
+        Command::Completions(args) => completions::run_completions(args, shell),
+        Command::Man(args) => completions::run_man(args, shell),
     }
 }
 

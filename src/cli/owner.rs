@@ -20,7 +20,12 @@ use crate::shell::Shell;
 #[derive(Debug, Args)]
 pub struct IndexChangeArgs {
     /// The index: a name from `OCP_HOME/config.toml`, a git URL or a path [default: the local index]
-    #[arg(long, value_name = "NAME|URL|PATH", env = "OCP_INDEX")]
+    #[arg(
+        long,
+        value_name = "NAME|URL|PATH",
+        env = "OCP_INDEX",
+        hide_env_values = true
+    )]
     index: Option<String>,
 
     /// The secret key file of an owner [default: `OCP_SIGNING_KEY`, then `OCP_HOME/keys/ocp.key`]
@@ -78,7 +83,12 @@ enum OwnerCommand {
     /// List the owners of a package
     List {
         package: String,
-        #[arg(long, value_name = "NAME|URL|PATH", env = "OCP_INDEX")]
+        #[arg(
+            long,
+            value_name = "NAME|URL|PATH",
+            env = "OCP_INDEX",
+            hide_env_values = true
+        )]
         index: Option<String>,
         /// Use the local copy of the index without updating it
         #[arg(long)]

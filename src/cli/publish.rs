@@ -34,7 +34,12 @@ pub struct PublishArgs {
     path: PathBuf,
 
     /// The index: a name from `OCP_HOME/config.toml`, a git URL or a path [default: the local index]
-    #[arg(long, value_name = "NAME|URL|PATH", env = "OCP_INDEX")]
+    #[arg(
+        long,
+        value_name = "NAME|URL|PATH",
+        env = "OCP_INDEX",
+        hide_env_values = true
+    )]
     index: Option<String>,
 
     /// Do everything (check, build, sign, validate the entry against the index) but store,

@@ -14,7 +14,12 @@ use crate::shell::Shell;
 #[derive(Debug, Args)]
 struct ReadIndexArgs {
     /// The index: a name from `OCP_HOME/config.toml`, a git URL or a path [default: the local index]
-    #[arg(long, value_name = "NAME|URL|PATH", env = "OCP_INDEX")]
+    #[arg(
+        long,
+        value_name = "NAME|URL|PATH",
+        env = "OCP_INDEX",
+        hide_env_values = true
+    )]
     index: Option<String>,
 
     /// Use the local copy of the index without updating it

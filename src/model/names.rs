@@ -83,7 +83,7 @@ impl FromStr for ComponentName {
         if name.chars().any(|c| c.is_ascii_uppercase()) {
             return Err(NameError::Uppercase {
                 name: name.to_owned(),
-                suggestion: name.to_ascii_lowercase(),
+                suggestion: lowercase_suggestion(name),
             });
         }
         let parts: Vec<&str> = name.split('.').collect();
@@ -117,6 +117,17 @@ impl FromStr for ComponentName {
             dot: parts[0].len(),
         })
     }
+}
+
+/// A valid component name to suggest for one with uppercase letters: the name in lowercase,
+/// with a role added when it has none (`Shopify` -> `shopify.extractor`), or the usual
+/// example when neither is valid.
+fn lowercase_suggestion(name: &str) -> String {
+    let lower = name.to_ascii_lowercase();
+    [lower.clone(), format!("{lower}.extractor")]
+        .into_iter()
+        .find(|candidate| ComponentName::from_str(candidate).is_ok())
+        .unwrap_or_else(|| "shopify.extractor".to_owned())
 }
 
 fn check_segment(
@@ -286,6 +297,22 @@ mod tests {
         ] {
             let error = bad.parse::<ComponentName>().expect_err(bad).to_string();
             assert!(error.contains(expected), "{bad}: {error}");
+        }
+    }
+
+    #[test]
+    fn the_uppercase_suggestion_is_itself_a_valid_name() {
+        for (bad, suggestion) in [
+            ("Shopify", "shopify.extractor"),
+            ("Shopify.Writer", "shopify.writer"),
+            ("Shop.Ex.Tra", "shopify.extractor"),
+        ] {
+            let error = bad.parse::<ComponentName>().expect_err(bad).to_string();
+            assert!(
+                error.ends_with(&format!("for example `{suggestion}`")),
+                "{bad}: {error}"
+            );
+            assert!(suggestion.parse::<ComponentName>().is_ok());
         }
     }
 

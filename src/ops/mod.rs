@@ -14,6 +14,7 @@ pub mod new;
 pub mod owner;
 pub mod publish;
 pub mod registry;
+pub mod schema;
 pub mod search;
 pub mod sign;
 pub mod site;

@@ -61,6 +61,15 @@ pub fn publish(shell: &mut Shell, mut opts: PublishOpts) -> anyhow::Result<Publi
     refuse_dirty(&opts.path, opts.allow_dirty)?;
     let plan = build::plan(&package)
         .with_context(|| format!("failed to prepare the archive of {what}"))?;
+    // Ask the index first: building is quick, but decrypting the key takes seconds and a GiB
+    // of memory, and a version that exists would be refused after all that.
+    let open = registry::open(&opts.location, Freshness::Update)?;
+    let index = &open.index;
+    refuse_published(
+        index,
+        &crate::model::normalize_name(&plan.manifest.name),
+        &plan.manifest.version,
+    )?;
     let bytes = build::write_tar_gz(&plan.base_name, &plan.entries, opts.mtime)
         .context("failed to build the archive")?;
     build::check_installable(&bytes).with_context(|| format!("refusing to publish {what}"))?;
@@ -101,8 +110,6 @@ pub fn publish(shell: &mut Shell, mut opts: PublishOpts) -> anyhow::Result<Publi
     );
     validate_entry_schema(&entry)?;
 
-    let open = registry::open(&opts.location, Freshness::Update)?;
-    let index = &open.index;
     let token = Token(match &index.config().storage {
         format::Storage::Http {
             token_env: Some(variable),
@@ -195,18 +202,20 @@ fn refuse_dirty(path: &std::path::Path, allow_dirty: bool) -> anyhow::Result<()>
     Ok(())
 }
 
-/// Checks the entry against the index as it is now; `Ok(true)` when it claims a new name.
-fn admit(index: &Index, entry: &IndexEntry, key: &SecretKey) -> anyhow::Result<bool> {
-    let existing = index.entries(&entry.name)?;
-    if existing.iter().any(|e| e.version == entry.version) {
+/// Refuses a version the index already has.
+fn refuse_published(index: &Index, name: &str, version: &str) -> anyhow::Result<()> {
+    if index.entries(name)?.iter().any(|e| e.version == version) {
         return Err(helped(
-            format!(
-                "{} {} is already published; published versions never change",
-                entry.name, entry.version
-            ),
+            format!("{name} {version} is already published; published versions never change"),
             "raise the version in pyproject.toml, spec.yaml and `__version__`, then publish again",
         ));
     }
+    Ok(())
+}
+
+/// Checks the entry against the index as it is now; `Ok(true)` when it claims a new name.
+fn admit(index: &Index, entry: &IndexEntry, key: &SecretKey) -> anyhow::Result<bool> {
+    refuse_published(index, &entry.name, &entry.version)?;
     let events = index.events(&entry.name)?;
     let owners = owners::replay(&entry.name, &events)
         .with_context(|| format!("the owner log of `{}` is invalid", entry.name))?;

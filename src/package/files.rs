@@ -138,7 +138,7 @@ pub fn list(root: &Path) -> (Vec<PackageFile>, Vec<FileProblem>) {
             continue;
         }
         files.push(PackageFile {
-            executable: is_executable(entry.path()),
+            executable: crate::fsutil::is_executable(entry.path()),
             relative,
             absolute: entry.path().to_path_buf(),
         });
@@ -167,15 +167,4 @@ fn relative_path(root: &Path, path: &Path) -> String {
         })
         .collect::<Vec<_>>()
         .join("/")
-}
-
-#[cfg(unix)]
-fn is_executable(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
-}
-
-#[cfg(not(unix))]
-fn is_executable(_path: &Path) -> bool {
-    false
 }

@@ -389,6 +389,8 @@ pub(super) fn variables(new: &NewPackage) -> BTreeMap<&'static str, String> {
     map.insert("api_key_ref", format!("${{{family_env}_API_KEY}}"));
     map.insert("password_ref", format!("${{{family_env}_PASSWORD}}"));
     map.insert("family_env", family_env);
+    // The release workflow installs the ocp that generated it.
+    map.insert("ocp_version", env!("CARGO_PKG_VERSION").to_owned());
     map
 }
 

@@ -141,6 +141,19 @@ pub fn install(shell: &mut Shell, opts: InstallOpts) -> anyhow::Result<Installed
 
     let request = request::InstallRequest::read(shell, &opts, index)?;
     let resolved = resolution::resolve(&request, index, &opts)?;
+    shell.status(
+        "Resolved",
+        format!(
+            "{} for Osiris {} and Python {}",
+            packages(resolved.resolution.packages.len()),
+            request.osiris,
+            request.python
+        ),
+    )?;
+    // Why a version is older than the newest: a component asked for was dropped.
+    for note in &resolved.resolution.notes {
+        shell.warn(note)?;
+    }
     let plan = plan::InstallPlan::new(opts.env.as_ref(), &request, &resolved.resolution)?;
 
     let lock_changes = request.old_lock.as_ref() != Some(&resolved.lock);
@@ -196,6 +209,14 @@ pub fn install(shell: &mut Shell, opts: InstallOpts) -> anyhow::Result<Installed
             .map(|(path, bytes)| (path.as_path(), bytes.as_slice())),
     )?;
     Ok(installed)
+}
+
+/// `1 package`, `2 packages`.
+pub fn packages(count: usize) -> String {
+    match count {
+        1 => "1 package".to_owned(),
+        n => format!("{n} packages"),
+    }
 }
 
 /// A version from the command line (`--osiris-version`, `--python-version`).
