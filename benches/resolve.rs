@@ -1,7 +1,10 @@
 //! Resolver benchmark: `cargo bench --bench resolve`.
 //!
 //! Builds a seeded synthetic index on disk (10,000 packages x 20 versions, real files in the
-//! `packages/<shard>` layout of an index checkout) and times, side by side:
+//! `packages/<shard>` layout of an index checkout, every entry signed by its package's owner
+//! and every package with a signed owner log, as `ocp publish` writes them) and times, side
+//! by side, with the signature checks included (each entry the resolver considers, and each
+//! owner log it reads):
 //!
 //! - `typical`: a request that selects about 50 packages, reading the index included (a fresh
 //!   `IndexDirSource` each run, so every package file is read and parsed again);
@@ -19,8 +22,12 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
-use ocp::index::format::{EntryDependency, IndexEntry, format_entries, shard};
+use ocp::index::format::{
+    EntryDependency, IndexEntry, OwnerAction, OwnerEvent, format_entries, format_events, shard,
+};
+use ocp::index::owners::sign_event;
 use ocp::resolve::{IndexDirSource, Request, Requirement, ResolveError, ResolveOptions, resolve};
+use ocp::signing::{PackageClaim, SecretKey, SignatureFile};
 use pep440_rs::Version;
 
 const PACKAGES: usize = 10_000;
@@ -74,17 +81,58 @@ fn entry(
         python: ">=3.11".to_owned(),
         python_dependencies: vec!["requests>=2".to_owned()],
         sha256: "ab".repeat(32),
-        signature: "untrusted comment: signature from ocp\nRUQAAAAAAAAAAAAAAAAAAAAA==\ntrusted comment: timestamp:0\nAA==\n".to_owned(),
-        key_id: "0123456789ABCDEF".to_owned(),
+        signature: String::new(),
+        key_id: String::new(),
         yanked: false,
         published: "2026-01-01T00:00:00Z".to_owned(),
     }
 }
 
-fn write_package(root: &Path, entries: &[IndexEntry]) {
-    let path = root.join("packages").join(shard(&entries[0].name));
-    std::fs::create_dir_all(path.parent().expect("a parent")).expect("create a shard folder");
-    std::fs::write(path, format_entries(entries)).expect("write a package file");
+/// Signs an entry as `ocp publish` does: the trusted comment names the package, version and
+/// sha256, and carries the digest of the signed fields.
+fn sign(key: &SecretKey, mut entry: IndexEntry) -> IndexEntry {
+    let claim = PackageClaim {
+        name: entry.name.clone(),
+        version: entry.version.clone(),
+        sha256: entry.sha256.clone(),
+        entry: Some(entry.signed_fields().digest().to_hex()),
+        timestamp: Some(1_767_225_600),
+    };
+    let signature = SignatureFile::sign(
+        key,
+        entry.sha256.as_bytes(),
+        &claim.to_trusted_comment(),
+        "signature from ocp secret key",
+    )
+    .expect("sign an entry");
+    entry.signature = signature.to_text();
+    entry.key_id = key.key_id().to_string();
+    entry
+}
+
+/// Writes a package file and its owner log (one claim by `key`).
+fn write_package(root: &Path, key: &SecretKey, entries: &[IndexEntry]) {
+    let name = &entries[0].name;
+    let signed: Vec<IndexEntry> = entries.iter().map(|e| sign(key, e.clone())).collect();
+    let claim = OwnerEvent {
+        action: OwnerAction::Claim,
+        package: name.clone(),
+        key_id: Some(key.key_id().to_string()),
+        public_key: Some(key.public_key().to_base64()),
+        version: None,
+        by: String::new(),
+        time: "2026-01-01T00:00:00Z".to_owned(),
+        signature: String::new(),
+    };
+    let claim = sign_event(claim, key).expect("sign a claim");
+    for (folder, text) in [
+        ("packages", format_entries(&signed)),
+        ("owners", format_events(&[claim])),
+    ] {
+        let path = root.join(folder).join(shard(name));
+        std::fs::create_dir_all(path.parent().expect("a parent")).expect("create a shard folder");
+        std::fs::write(path, text).expect("write an index file");
+    }
 }
 
 /// The ordinary packages: each depends on 0-3 packages further down the list, with
@@ -211,6 +259,7 @@ struct Row {
     times: Vec<Duration>,
     selected: usize,
     files: usize,
+    vouched: usize,
     note: String,
 }
 
@@ -230,6 +279,7 @@ fn run(
     let mut times = Vec::new();
     let mut selected = 0;
     let mut files = 0;
+    let mut vouched = 0;
     let mut note = String::new();
     for _ in 0..runs {
         let source = IndexDirSource::new(root);
@@ -237,6 +287,7 @@ fn run(
         let outcome = resolve(&source, request, options);
         times.push(start.elapsed());
         files = source.files_read();
+        vouched = source.entries_vouched();
         match outcome {
             Ok(resolution) => {
                 selected = resolution.packages.len();
@@ -254,6 +305,7 @@ fn run(
         times,
         selected,
         files,
+        vouched,
         note,
     }
 }
@@ -263,15 +315,16 @@ fn main() {
     let root = folder.path();
     let started = Instant::now();
     let mut rng = Rng(SEED);
+    let key = SecretKey::generate().expect("a signing key");
     let index: Vec<Vec<IndexEntry>> = (0..PACKAGES).map(|at| ordinary(&mut rng, at)).collect();
     let extra: Vec<Vec<IndexEntry>> = hard_chain().into_iter().chain(pigeonhole()).collect();
     for package in index.iter().chain(&extra) {
-        write_package(root, package);
+        write_package(root, &key, package);
     }
-    std::fs::write(root.join("config.json"), "{\"format-version\": 1}\n")
+    std::fs::write(root.join("config.json"), "{\"format_version\": 2}\n")
         .expect("write config.json");
     println!(
-        "index: {} packages x 20 versions (+{} for the hard cases), written in {:.1} s",
+        "index: {} packages x 20 versions (+{} for the hard cases), signed and written in {:.1} s",
         PACKAGES,
         extra.len(),
         started.elapsed().as_secs_f64()
@@ -325,17 +378,18 @@ fn main() {
     ];
 
     println!(
-        "\n{:<26} {:>10} {:>10} {:>9} {:>11}",
-        "case", "median", "p95", "selected", "files read"
+        "\n{:<26} {:>10} {:>10} {:>9} {:>11} {:>14}",
+        "case", "median", "p95", "selected", "files read", "entries vouched"
     );
     for row in &rows {
         println!(
-            "{:<26} {:>7.2} ms {:>7.2} ms {:>9} {:>11}",
+            "{:<26} {:>7.2} ms {:>7.2} ms {:>9} {:>11} {:>14}",
             row.case,
             percentile(&row.times, 0.5).as_secs_f64() * 1e3,
             percentile(&row.times, 0.95).as_secs_f64() * 1e3,
             row.selected,
             row.files,
+            row.vouched,
         );
     }
     println!();

@@ -48,6 +48,8 @@
 //!   stdout).
 //! - [`error`]: help lines, the bug marker and exit codes, usable from every layer.
 //! - [`fsutil`]: atomic writes and other filesystem helpers.
+//! - [`childenv`]: the environment of the programs ocp starts (git, uv, pip), without ocp's
+//!   secrets.
 //! - [`home`]: where ocp keeps per-user files (`OCP_HOME`); resolved once by the CLI.
 
 #![warn(clippy::print_stdout, clippy::print_stderr)]
@@ -55,6 +57,7 @@
 pub mod activate;
 pub mod build;
 pub mod check;
+pub mod childenv;
 pub mod cli;
 pub mod diagnostics;
 pub mod error;

@@ -558,22 +558,26 @@ fn verify_catches_tampering_and_rewritten_history() {
     );
 }
 
+/// `OCP_HOME/config.toml` naming `bare` as the index `files`, with an upload token in
+/// `OCP_TEST_UPLOAD_TOKEN` for `host`.
+fn configure_upload_token(sandbox: &Sandbox, bare: &Path, host: &str) {
+    fs::write(
+        sandbox.home().join("config.toml"),
+        format!(
+            "[registries.files]\nindex = \"{}\"\ntoken-env = \"OCP_TEST_UPLOAD_TOKEN\"\nupload-host = \"{host}\"\n",
+            bare.display()
+        ),
+    )
+    .expect("write config.toml");
+}
+
 #[test]
 fn http_storage_uploads_with_a_token_and_refuses_without_one() {
     let server = http::FileServer::start(Some("s3cret-token"));
     let sandbox = Sandbox::new();
     let upload = format!("{}/ocp/{{name}}/{{file}}", server.base);
-    let bare = bare_index(
-        &sandbox,
-        &[
-            "--storage",
-            "http",
-            "--upload-url",
-            &upload,
-            "--token-env",
-            "OCP_TEST_UPLOAD_TOKEN",
-        ],
-    );
+    let bare = bare_index(&sandbox, &["--storage", "http", "--upload-url", &upload]);
+    configure_upload_token(&sandbox, &bare, server.base.trim_start_matches("http://"));
     let (key, _) = keygen(&sandbox, "owner");
     let root = package(&sandbox, "shopify.extractor", "shopify-osiris", "1.0.0");
 
@@ -582,13 +586,16 @@ fn http_storage_uploads_with_a_token_and_refuses_without_one() {
         .env("OCP_TEST_UPLOAD_TOKEN", "wrong")
         .args(["publish", "--path"])
         .arg(&root)
-        .arg("--index")
-        .arg(&bare)
-        .arg("--key")
+        .args(["--index", "files", "--key"])
         .arg(&key));
     assert_eq!(refused.status.code(), Some(1));
     assert!(
         stderr(&refused).contains("HTTP 401"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(
+        stderr(&refused).contains("`token-env` and `upload-host` under `[registries.NAME]`"),
         "{}",
         stderr(&refused)
     );
@@ -600,9 +607,7 @@ fn http_storage_uploads_with_a_token_and_refuses_without_one() {
         .env("OCP_TEST_UPLOAD_TOKEN", "s3cret-token")
         .args(["publish", "--format", "json", "--path"])
         .arg(&root)
-        .arg("--index")
-        .arg(&bare)
-        .arg("--key")
+        .args(["--index", "files", "--key"])
         .arg(&key));
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(!stderr(&output).contains("s3cret-token") && !stdout(&output).contains("s3cret-token"));
@@ -617,6 +622,76 @@ fn http_storage_uploads_with_a_token_and_refuses_without_one() {
     let (code, report) = verify(&sandbox, &clone(&sandbox, &bare, "http"), &["--fetch"]);
     assert_eq!(code, Some(0), "{report:#}");
     assert_eq!(report["tarballs_checked"], 1);
+}
+
+#[test]
+fn the_registry_token_variable_works_like_cargos() {
+    let server = http::FileServer::start(Some("ci-token"));
+    let sandbox = Sandbox::new();
+    let upload = format!("{}/ocp/{{name}}/{{file}}", server.base);
+    let bare = bare_index(&sandbox, &["--storage", "http", "--upload-url", &upload]);
+    fs::write(
+        sandbox.home().join("config.toml"),
+        format!("[registries.files]\nindex = \"{}\"\n", bare.display()),
+    )
+    .expect("write config.toml");
+    let (key, _) = keygen(&sandbox, "owner");
+    let root = package(&sandbox, "shopify.extractor", "shopify-osiris", "1.0.0");
+    let publish = |host: Option<&str>| {
+        let mut command = sandbox.ocp();
+        command
+            .env("OCP_REGISTRY_FILES_TOKEN", "ci-token")
+            .args(["publish", "--path"])
+            .arg(&root)
+            .args(["--index", "files", "--key"])
+            .arg(&key);
+        if let Some(host) = host {
+            command.env("OCP_REGISTRY_FILES_UPLOAD_HOST", host);
+        }
+        run(&mut command)
+    };
+    let no_host = publish(None);
+    assert_eq!(no_host.status.code(), Some(1));
+    assert!(
+        stderr(&no_host)
+            .contains("there is an upload token for the index `files`, but no host to send it to"),
+        "{}",
+        stderr(&no_host)
+    );
+    assert!(
+        server.log.lock().expect("lock").is_empty(),
+        "nothing was sent"
+    );
+    let output = publish(Some(server.base.trim_start_matches("http://")));
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        server
+            .get("/ocp/shopify-osiris/shopify_osiris-1.0.0.tar.gz")
+            .is_some()
+    );
+}
+
+#[test]
+fn index_init_refuses_a_token_variable() {
+    let sandbox = Sandbox::new();
+    let output = run(sandbox.ocp().args([
+        "index",
+        "init",
+        "new-index",
+        "--storage",
+        "http",
+        "--upload-url",
+        "https://files.example.com/{name}/{file}",
+        "--token-env",
+        "OCP_UPLOAD_TOKEN",
+    ]));
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("`--token-env` is not part of an index any more"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!sandbox.work().join("new-index").exists());
 }
 
 #[test]
@@ -830,7 +905,7 @@ fn broken_indexes_get_clear_errors() {
     let output = run(sandbox.ocp().args(["index", "verify"]).arg(&checkout));
     assert_eq!(output.status.code(), Some(1));
     assert!(
-        stderr(&output).contains("format version 7, but this ocp reads version 1"),
+        stderr(&output).contains("format version 7, but this ocp reads version 2"),
         "{}",
         stderr(&output)
     );

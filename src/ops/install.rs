@@ -368,7 +368,11 @@ pub fn install(shell: &mut Shell, opts: InstallOpts) -> anyhow::Result<Installed
             resolve::ResolveError::NoSolution { suggestions, .. } if !suggestions.is_empty() => {
                 helped(format!("cannot install {what}"), error.to_string())
             }
-            _ => anyhow::Error::new(error).context(format!("cannot install {what}")),
+            _ => match error.help() {
+                Some(help) => crate::error::with_help(error, help),
+                None => anyhow::Error::new(error),
+            }
+            .context(format!("cannot install {what}")),
         })?;
 
     let mut changes = Vec::new();
@@ -616,47 +620,23 @@ fn roll_back(pending: Vec<Pending>) {
     }
 }
 
-/// Checks that an owner of the package signed exactly this tarball.
+/// Checks that an owner of the package signed exactly this tarball and every field of its
+/// entry.
 fn verify_signature(index: &Index, entry: &IndexEntry, tarball: &Path) -> anyhow::Result<()> {
     let events = index.events(&entry.name)?;
     let owners = owners::replay(&entry.name, &events)
         .with_context(|| format!("the owner log of `{}` is invalid", entry.name))?;
-    let refuse = |reason: String| {
+    let file = std::fs::File::open(tarball)
+        .with_context(|| format!("failed to open `{}`", tarball.display()))?;
+    crate::index::trust::check_tarball(entry, &owners, file).map_err(|error| {
         helped(
             format!(
-                "refusing to install {} {}: {reason}",
+                "refusing to install {} {}: {error}",
                 entry.name, entry.version
             ),
             "nothing was installed; the index or the tarball was tampered with, or the package was signed by a key that does not own it",
         )
-    };
-    let key = owners.ever.get(&entry.key_id).ok_or_else(|| {
-        refuse(format!(
-            "it is signed by key {}, which has never owned `{}`",
-            entry.key_id, entry.name
-        ))
-    })?;
-    let signature = SignatureFile::parse(&entry.signature)
-        .map_err(|error| refuse(format!("its signature is unreadable: {error}")))?;
-    let file = std::fs::File::open(tarball)
-        .with_context(|| format!("failed to open `{}`", tarball.display()))?;
-    signature
-        .verify(key, file, false)
-        .map_err(|error| refuse(error.to_string()))?;
-    match PackageClaim::parse(&signature.trusted_comment) {
-        Ok(Some(claim))
-            if crate::model::normalize_name(&claim.name) == entry.name
-                && claim.version == entry.version
-                && claim.sha256 == entry.sha256 =>
-        {
-            Ok(())
-        }
-        Ok(Some(claim)) => Err(refuse(format!(
-            "the signature vouches for {} {}, not this package",
-            claim.name, claim.version
-        ))),
-        _ => Err(refuse("its signature names no package".to_owned())),
-    }
+    })
 }
 
 /// Names of the changed packages, each after the packages it depends on.
@@ -712,7 +692,10 @@ fn install_python_requirements(
             command
         }
     };
-    command.args(requirements);
+    // After `--`, no requirement can be read as an option; and the build backends that
+    // uv or pip run never see ocp's signing key or upload tokens.
+    command.arg("--").args(requirements);
+    crate::childenv::without_secrets(&mut command);
     shell.status(
         "Installing",
         format!("Python requirements: {}", requirements.join(", ")),

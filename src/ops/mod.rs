@@ -4,6 +4,7 @@
 
 pub mod build;
 pub mod check;
+pub mod history;
 pub mod index;
 pub mod install;
 pub mod key;

@@ -1,6 +1,12 @@
 //! YAML with positions. Loads one YAML document into a `serde_json::Value` (what the JSON
 //! schema validates) and remembers, for every JSON pointer, where its key and value sit in the
 //! source, so a finding about `/x-runtime/driver` can point at `spec.yaml:61:11`.
+//!
+//! Nesting is bounded before the document is built: the loader and the conversion below
+//! recurse once per level, so a hostile file nested thousands of levels deep would exhaust
+//! the stack. A streaming pass over the parser's events (which keeps its own stack on the
+//! heap) refuses anything deeper than [`MAX_DEPTH`] first. This is the only place ocp reads
+//! YAML.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -17,9 +23,16 @@ pub struct NodeSpan {
     pub value: Range<usize>,
 }
 
+/// The deepest nesting of mappings and sequences ocp reads. Real specs nest less than ten
+/// levels deep.
+pub const MAX_DEPTH: usize = 64;
+
 /// What the YAML loader reported.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum YamlError {
+    /// Mappings and sequences nest deeper than [`MAX_DEPTH`]; `offset` is where the first
+    /// level too deep starts.
+    TooDeep { offset: usize },
     /// The text is not YAML; `offset` is where the parser stopped.
     Syntax { message: String, offset: usize },
     /// The file holds no document at all.
@@ -89,6 +102,7 @@ impl LocatedYaml {
 
 /// Loads exactly one YAML document from `text`.
 pub fn load(text: &str) -> Result<LocatedYaml, YamlError> {
+    check_depth(text)?;
     let documents = MarkedYamlOwned::load_from_str(text).map_err(|error| {
         let marker = error.marker();
         YamlError::Syntax {
@@ -123,6 +137,40 @@ pub fn load(text: &str) -> Result<LocatedYaml, YamlError> {
     }
     located.value = value;
     Ok(located)
+}
+
+/// Refuses nesting deeper than [`MAX_DEPTH`], streaming, before anything recursive runs.
+/// A syntax error ends the pass quietly: the loader reports it with its position.
+fn check_depth(text: &str) -> Result<(), YamlError> {
+    let mut depth = 0usize;
+    for event in saphyr_parser::Parser::new_from_str(text) {
+        let (event, span) = match event {
+            Ok(event) => event,
+            // The parser has a nesting limit of its own for flow collections.
+            Err(error) if error.info().contains("recursion limit") => {
+                let marker = error.marker();
+                return Err(YamlError::TooDeep {
+                    offset: offset_of(text, marker.line(), marker.col()),
+                });
+            }
+            Err(_) => return Ok(()),
+        };
+        match event {
+            saphyr_parser::Event::MappingStart(..) | saphyr_parser::Event::SequenceStart(..) => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err(YamlError::TooDeep {
+                        offset: offset_of(text, span.start.line(), span.start.col()),
+                    });
+                }
+            }
+            saphyr_parser::Event::MappingEnd | saphyr_parser::Event::SequenceEnd => {
+                depth = depth.saturating_sub(1);
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 fn span_of(text: &str, node: &MarkedYamlOwned) -> Range<usize> {
@@ -277,6 +325,29 @@ mod tests {
         match load(text) {
             Err(YamlError::Syntax { offset, .. }) => assert!(offset <= text.len()),
             other => panic!("expected a syntax error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_before_it_is_built() {
+        let at_limit = format!("{}x{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert!(load(&at_limit).is_ok());
+        for deep in [
+            format!("{}x{}", "[".repeat(14_000), "]".repeat(14_000)),
+            format!("{}x\n", "- ".repeat(14_000)),
+            (0..200)
+                .map(|level| format!("{}a:\n", " ".repeat(level)))
+                .collect::<String>(),
+        ] {
+            let started = std::time::Instant::now();
+            let outcome = load(&deep);
+            assert!(
+                matches!(outcome, Err(YamlError::TooDeep { .. })),
+                "{}: {:?}",
+                &deep[..20],
+                outcome.map(|_| ())
+            );
+            assert!(started.elapsed() < std::time::Duration::from_secs(2));
         }
     }
 
