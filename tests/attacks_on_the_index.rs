@@ -760,3 +760,189 @@ fn symlinked_index_file_is_refused() {
     let key_line = secret.lines().nth(1).expect("the key line");
     assert!(!stderr(&output).contains(key_line));
 }
+
+/// Secrets a release job has in its environment, and their values.
+const SECRETS: [(&str, &str); 4] = [
+    ("OCP_SIGNING_KEY_PASSWORD", "correct-horse-battery-staple"),
+    ("OCP_REGISTRY_TEAM_TOKEN", "registry-token-value"),
+    ("TEAM_UPLOAD_TOKEN", "configured-token-value"),
+    ("OCP_REGISTRY_OTHER_TOKEN", "other-token-value"),
+];
+
+/// `OCP_HOME/config.toml` naming `index` as `team`, whose token is in `TEAM_UPLOAD_TOKEN`.
+fn configure_team(sandbox: &Sandbox, index: &Path) {
+    fs::write(
+        sandbox.home().join("config.toml"),
+        format!(
+            "[registries.team]\nindex = \"{}\"\ntoken-env = \"TEAM_UPLOAD_TOKEN\"\nupload-host = \"files.example.com\"\n",
+            index.display()
+        ),
+    )
+    .expect("write config.toml");
+}
+
+/// Asserts that a dump of a child's environment exists (the child ran) and holds none of
+/// the secrets, neither the names nor the values, nor the signing key's text.
+fn assert_no_secrets(dump: &Path, key_text: &str) {
+    let text = fs::read_to_string(dump).expect("the child ran and dumped its environment");
+    assert!(text.contains("PATH="), "{text}");
+    for (name, value) in SECRETS {
+        assert!(
+            !text.contains(name) && !text.contains(value),
+            "{name} leaked:\n{text}"
+        );
+    }
+    assert!(!text.contains("OCP_SIGNING_KEY="), "{text}");
+    let key_line = key_text.lines().nth(1).expect("the key line");
+    assert!(!text.contains(key_line), "the signing key leaked");
+}
+
+#[test]
+fn git_hook_in_the_index_never_sees_the_signing_key_or_tokens() {
+    let sandbox = Sandbox::new();
+    let key = sandbox.dir.path().join("ci.key");
+    run_ok(
+        sandbox
+            .ocp()
+            .args(["key", "generate", "--no-password", "--output"])
+            .arg(&key),
+    );
+    let key_text = fs::read_to_string(&key).expect("key");
+    let source = sandbox.dir.path().join("index-src");
+    run_ok(sandbox.ocp().args(["index", "init"]).arg(&source));
+    let bare = sandbox.dir.path().join("remote.git");
+    run_ok(
+        Command::new("git")
+            .args(["clone", "--quiet", "--bare"])
+            .arg(&source)
+            .arg(&bare),
+    );
+    // Whoever controls the index repository's server controls its hooks.
+    let dump = sandbox.dir.path().join("hook-env");
+    let hook = bare.join("hooks/pre-receive");
+    fs::write(
+        &hook,
+        format!("#!/bin/sh\nenv > '{}'\nexit 0\n", dump.display()),
+    )
+    .expect("write the hook");
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&hook, fs::Permissions::from_mode(0o755)).expect("chmod");
+    configure_team(&sandbox, &bare);
+    let root = sandbox.work().join("shopify");
+    run_ok(
+        sandbox
+            .ocp()
+            .args(["new", "shopify.extractor", "--path"])
+            .arg(&root),
+    );
+    let mut publish = sandbox.ocp();
+    publish
+        .env("OCP_SIGNING_KEY", &key_text)
+        .args(["publish", "--index", "team", "--path"])
+        .arg(&root);
+    for (name, value) in SECRETS {
+        publish.env(name, value);
+    }
+    let output = run(&mut publish);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_no_secrets(&dump, &key_text);
+}
+
+#[test]
+fn build_backend_of_a_python_requirement_never_sees_ocps_secrets() {
+    let sandbox = Sandbox::new();
+    run_ok(sandbox.ocp().args(["key", "generate", "--no-password"]));
+    let key_text = fs::read_to_string(sandbox.home().join("keys/ocp.key")).expect("key");
+    // A Python requirement whose build backend writes out the environment it runs in.
+    let dump = sandbox.dir.path().join("backend-env");
+    let project = sandbox.dir.path().join("envdump");
+    fs::create_dir_all(&project).expect("mkdir");
+    fs::write(
+        project.join("pyproject.toml"),
+        "[build-system]\nrequires = []\nbuild-backend = \"backend\"\nbackend-path = [\".\"]\n",
+    )
+    .expect("write pyproject.toml");
+    fs::write(
+        project.join("backend.py"),
+        format!(
+            "import os\n\ndef _dump(*args, **kwargs):\n    with open({:?}, \"w\") as out:\n        out.writelines(f\"{{k}}={{v}}\\n\" for k, v in os.environ.items())\n    raise RuntimeError(\"only here to look\")\n\nget_requires_for_build_wheel = prepare_metadata_for_build_wheel = build_wheel = build_sdist = _dump\n",
+            dump.display().to_string()
+        ),
+    )
+    .expect("write backend.py");
+    let root = sandbox.work().join("shopify");
+    run_ok(
+        sandbox
+            .ocp()
+            .args(["new", "shopify.extractor", "--path"])
+            .arg(&root),
+    );
+    let pyproject = root.join("pyproject.toml");
+    let text = fs::read_to_string(&pyproject).expect("read");
+    fs::write(
+        &pyproject,
+        text.replacen(
+            "    \"pyyaml>=6.0\",\n",
+            &format!("    \"envdump @ file://{}\",\n", project.display()),
+            1,
+        ),
+    )
+    .expect("write");
+    let published = run(sandbox.ocp().args(["publish", "--path"]).arg(&root));
+    assert!(published.status.success(), "{}", stderr(&published));
+    configure_team(&sandbox, &sandbox.home().join("index/default.git"));
+
+    let env = sandbox.dir.path().join("venv");
+    python::venv(&env, true);
+    let mut install = sandbox.ocp();
+    install
+        .env("OCP_SIGNING_KEY", &key_text)
+        .args([
+            "install",
+            "shopify.extractor",
+            "--osiris-version",
+            "0.5.7",
+            "--env",
+        ])
+        .arg(&env);
+    for (name, value) in SECRETS {
+        install.env(name, value);
+    }
+    let output = run(&mut install);
+    // The requirement cannot be built, so the install is rolled back; what matters is what
+    // its build backend saw.
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("install was rolled back"),
+        "{}",
+        stderr(&output)
+    );
+    assert_no_secrets(&dump, &key_text);
+}
+
+#[test]
+fn deeply_nested_spec_yaml_is_refused_quickly() {
+    let sandbox = Sandbox::new();
+    let root = sandbox.work().join("shopify");
+    run_ok(
+        sandbox
+            .ocp()
+            .args(["new", "shopify.extractor", "--path"])
+            .arg(&root),
+    );
+    let spec = root.join("src/shopify_osiris/spec.yaml");
+    // 14,000 levels of block-nested sequences: a stack overflow for a recursive reader.
+    fs::write(&spec, format!("{}x\n", "- ".repeat(14_000))).expect("write the spec");
+    let before = tree_state(sandbox.dir.path());
+    let started = Instant::now();
+    let output = run(sandbox.ocp().args(["check", "--path"]).arg(&root));
+    assert!(started.elapsed() < Duration::from_secs(30));
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("nests mappings and sequences more than 64 levels deep"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!stderr(&output).contains("overflow"));
+    assert_same_tree("the sandbox", &before, &tree_state(sandbox.dir.path()));
+}

@@ -47,6 +47,7 @@ pub struct VerifyIndexOpts {
 /// Checks the index checked out at `opts.path`.
 pub fn verify_index(opts: &VerifyIndexOpts) -> anyhow::Result<(Index, VerifyReport)> {
     let index = Index::open(&opts.path)
+        .map_err(registry::explain_open_error)
         .with_context(|| format!("failed to open the index at `{}`", opts.path.display()))?;
     let report = verify::verify(&index, &opts.options);
     Ok((index, report))

@@ -353,7 +353,7 @@ pub fn open(location: &IndexLocation, freshness: Freshness) -> anyhow::Result<Op
             ));
         }
         Err(error) => {
-            return Err(error)
+            return Err(explain_open_error(error))
                 .with_context(|| format!("failed to open the index `{}`", location.name));
         }
     };
@@ -362,6 +362,22 @@ pub fn open(location: &IndexLocation, freshness: Freshness) -> anyhow::Result<Op
         location: location.clone(),
         _lock: lock,
     })
+}
+
+/// An index that cannot be opened, with what to do about the errors an index's age or an
+/// edit to its config cause.
+pub fn explain_open_error(error: crate::index::IndexError) -> anyhow::Error {
+    use crate::index::IndexError;
+    let help = match &error {
+        IndexError::OldFormat { .. } => {
+            "the owners of its packages re-sign their versions with `ocp index migrate` in a clone of the index, then push (see the index format's README)"
+        }
+        IndexError::TokenInConfig { .. } => {
+            "remove `token_env` from the index's `config.json`; each publisher names the token and its host under `[registries.NAME]` in their own `OCP_HOME/config.toml`"
+        }
+        _ => return anyhow::Error::new(error),
+    };
+    crate::error::with_help(error, help)
 }
 
 /// Fetches the index into a quarantine, refuses a history that does not contain the last
