@@ -109,10 +109,11 @@ struct AcceptRewriteArgs {
 /// Check an index: entries, signatures, checksums, components and history
 ///
 /// Checks every entry against the schema, every signature against the package's owners
-/// (from the signed owner log), tarball checksums where the tarballs can be reached, that
-/// each component belongs to one package, and with `--since REV` that history since REV only
-/// appended lines or flipped `yanked`. This is what an index repository's CI runs. Exit 1 when
-/// anything is wrong.
+/// (from the signed owner log) and against every field of its entry (an edited dependency,
+/// component, Python requirement or range fails), tarball checksums where the tarballs can be
+/// reached, that each component belongs to one package, and with `--since REV` that history
+/// since REV only appended lines or flipped `yanked`. This is what an index repository's CI
+/// runs. Exit 1 when anything is wrong.
 #[derive(Debug, Args)]
 #[command(
     after_help = "Examples:\n  ocp index verify\n  ocp index verify ./ocp-index --since origin/main --format json"

@@ -58,7 +58,9 @@ pub enum IndexError {
     TokenInConfig { path: PathBuf },
     #[error("`{name}` is not a package or component name: {reason}")]
     BadName { name: String, reason: String },
-    #[error("`{path}` is {size} bytes or more; ocp reads index files of at most {limit} bytes")]
+    #[error(
+        "`{path}` is {size} bytes long or more; ocp reads index files of at most {limit} bytes"
+    )]
     TooLarge {
         path: PathBuf,
         size: u64,
@@ -337,20 +339,60 @@ pub fn read_in_checkout(
     relative: &str,
     limit: u64,
 ) -> Result<Option<String>, IndexError> {
+    read_checked(root, relative, limit, None)
+}
+
+/// Folders of a checkout already found to be real folders (not links), so that a reader of
+/// many files below one folder checks it once.
+#[derive(Debug, Default)]
+pub struct CheckedFolders(std::sync::Mutex<std::collections::HashSet<PathBuf>>);
+
+impl CheckedFolders {
+    fn contains(&self, path: &Path) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(path)
+    }
+
+    fn insert(&self, path: &Path) {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(path.to_path_buf());
+    }
+}
+
+/// [`read_in_checkout`], remembering the folders it checked in `folders`.
+pub fn read_checked(
+    root: &Path,
+    relative: &str,
+    limit: u64,
+    folders: Option<&CheckedFolders>,
+) -> Result<Option<String>, IndexError> {
     let mut path = root.to_path_buf();
-    for part in relative.split('/') {
-        if part.is_empty() || part == "." || part == ".." {
+    let parts: Vec<&str> = relative.split('/').collect();
+    for (index, part) in parts.iter().enumerate() {
+        if part.is_empty() || *part == "." || *part == ".." {
             return Err(IndexError::Read {
                 path: root.join(relative),
                 source: std::io::Error::from(std::io::ErrorKind::InvalidInput),
             });
         }
         path.push(part);
+        let is_folder = index + 1 < parts.len();
+        if is_folder && folders.is_some_and(|folders| folders.contains(&path)) {
+            continue;
+        }
         match fs::symlink_metadata(&path) {
             Ok(metadata) if metadata.file_type().is_symlink() => {
                 return Err(IndexError::Symlink { path });
             }
-            Ok(_) => {}
+            Ok(_) => {
+                if let Some(folders) = folders.filter(|_| is_folder) {
+                    folders.insert(&path);
+                }
+            }
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(source) => return Err(IndexError::Read { path, source }),
         }
@@ -370,7 +412,17 @@ pub fn read_limited(path: &Path, limit: u64) -> Result<Option<String>, IndexErro
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(source) => return Err(read_error(source)),
     };
-    let mut bytes = Vec::new();
+    // The size the file has now sizes the buffer (one read, as `fs::read` does); `take`
+    // still stops a file that grows while it is read.
+    let size = file.metadata().map_err(read_error)?.len();
+    if size > limit {
+        return Err(IndexError::TooLarge {
+            path: path.to_path_buf(),
+            size,
+            limit,
+        });
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(size + 1).unwrap_or(0));
     file.take(limit + 1)
         .read_to_end(&mut bytes)
         .map_err(read_error)?;

@@ -12,13 +12,13 @@
 //! actually considers, so resolving stays fast on a large index.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use crate::index::format::{self, IndexEntry, MAX_FILE_BYTES, entry_lines, parse_entries};
 use crate::index::owners::{self, Owners};
 use crate::index::trust::{self, TrustError};
-use crate::index::{Index, IndexError, read_in_checkout};
+use crate::index::{CheckedFolders, Index, IndexError, read_checked};
 use crate::model::PackageName;
 
 /// Why the entries of a package could not be read or used.
@@ -99,6 +99,7 @@ struct PackageFile {
 pub struct IndexDirSource {
     root: PathBuf,
     cache: Mutex<HashMap<String, Arc<PackageFile>>>,
+    folders: CheckedFolders,
 }
 
 impl IndexDirSource {
@@ -107,6 +108,7 @@ impl IndexDirSource {
         IndexDirSource {
             root: root.into(),
             cache: Mutex::new(HashMap::new()),
+            folders: CheckedFolders::default(),
         }
     }
 
@@ -160,7 +162,7 @@ impl IndexDirSource {
             })?;
         let relative = Index::package_file(&parsed);
         let path = self.root.join(&relative);
-        let Some(text) = read(&self.root, &relative)? else {
+        let Some(text) = self.read(&relative)? else {
             return Ok(PackageFile {
                 path,
                 entries: Vec::new(),
@@ -191,7 +193,7 @@ impl IndexDirSource {
     fn owners(&self, name: &PackageName) -> Result<Owners, SourceError> {
         let relative = Index::owner_file(name);
         let path = self.root.join(&relative);
-        let Some(text) = read(&self.root, &relative)? else {
+        let Some(text) = self.read(&relative)? else {
             return Ok(Owners::default());
         };
         let events = format::parse_events(&text).map_err(|error| SourceError::OwnerLog {
@@ -207,11 +209,15 @@ impl IndexDirSource {
     }
 }
 
-fn read(root: &Path, relative: &str) -> Result<Option<String>, SourceError> {
-    read_in_checkout(root, relative, MAX_FILE_BYTES).map_err(|error| match error {
-        IndexError::Read { path, source } => SourceError::Read { path, source },
-        other => SourceError::Index(other),
-    })
+impl IndexDirSource {
+    fn read(&self, relative: &str) -> Result<Option<String>, SourceError> {
+        read_checked(&self.root, relative, MAX_FILE_BYTES, Some(&self.folders)).map_err(|error| {
+            match error {
+                IndexError::Read { path, source } => SourceError::Read { path, source },
+                other => SourceError::Index(other),
+            }
+        })
+    }
 }
 
 impl EntrySource for IndexDirSource {
