@@ -26,26 +26,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use common::{Sandbox, assert_same_tree, run, run_ok, stderr, stdout, tree_state};
+use common::{
+    Sandbox, assert_same_tree, git, run, run_ok, set_version, stderr, stdout, tree_state,
+};
+
+/// What a refused command must leave as it was: named file trees.
+type State = Vec<(&'static str, BTreeMap<String, String>)>;
 
 /// The entry file of `shopify-osiris` in an index checkout.
 const SHOPIFY: &str = "packages/sh/op/shopify-osiris";
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let output = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["-c", "user.name=Mallory", "-c", "user.email=m@example.com"])
-        .args(args)
-        .output()
-        .expect("run git");
-    assert!(
-        output.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
 
 /// A user who published and installed from their own index, and the places an attack must
 /// leave alone.
@@ -64,15 +53,7 @@ impl World {
     fn new() -> World {
         let sandbox = Sandbox::new();
         run_ok(sandbox.ocp().args(["key", "generate", "--no-password"]));
-        let source = sandbox.dir.path().join("index-src");
-        run_ok(sandbox.ocp().args(["index", "init"]).arg(&source));
-        let bare = sandbox.dir.path().join("remote.git");
-        run_ok(
-            Command::new("git")
-                .args(["clone", "--quiet", "--bare"])
-                .arg(&source)
-                .arg(&bare),
-        );
+        let bare = bare_index(&sandbox);
         let world = World {
             env: sandbox.dir.path().join("venv"),
             sandbox,
@@ -159,9 +140,27 @@ impl World {
             .arg(&self.bare));
     }
 
+    /// Runs `ocp <args>` (as [`World::ocp`]) once the attacker's commit is fetched, and
+    /// asserts it is refused with `needle` and changes nothing.
+    fn refuses(&self, args: &[&str], needle: &str) -> Output {
+        self.fetch();
+        let before = self.state();
+        let output = self.ocp(args);
+        self.assert_refused(&output, needle, &before);
+        output
+    }
+
+    /// The user's next release, `shopify-osiris 2.0.0`, ready to publish once the attacker's
+    /// commit is fetched; and the state it must leave as it was if refused.
+    fn next_version_to_publish(&self) -> (PathBuf, State) {
+        let root = new_package(&self.sandbox, "shopify.extractor", "shopify-2.0.0", "2.0.0");
+        self.fetch();
+        (root, self.state())
+    }
+
     /// Everything an attack must leave as it was: `OCP_HOME` (store, index clone, download
     /// cache, keys, remembered heads), the work folder (`ocp.lock`) and the environment.
-    fn state(&self) -> Vec<(&'static str, BTreeMap<String, String>)> {
+    fn state(&self) -> State {
         vec![
             ("OCP_HOME", tree_state(&self.sandbox.home())),
             ("the work folder", tree_state(&self.sandbox.work())),
@@ -171,12 +170,7 @@ impl World {
 
     /// Asserts that `output` is a refusal (exit 1, `needle` in stderr, no panic) that left
     /// everything as it was in `before`.
-    fn assert_refused(
-        &self,
-        output: &Output,
-        needle: &str,
-        before: &[(&'static str, BTreeMap<String, String>)],
-    ) {
+    fn assert_refused(&self, output: &Output, needle: &str, before: &State) {
         assert_eq!(
             output.status.code(),
             Some(1),
@@ -193,33 +187,74 @@ impl World {
     }
 }
 
-fn set_version(root: &Path, version: &str) {
-    let import = fs::read_dir(root.join("src"))
-        .expect("src")
-        .next()
-        .expect("one package")
-        .expect("entry")
-        .path();
-    for (path, from, to) in [
-        (
-            root.join("pyproject.toml"),
-            "version = \"0.1.0\"".to_owned(),
-            format!("version = \"{version}\""),
-        ),
-        (
-            import.join("spec.yaml"),
-            "version: 0.1.0".to_owned(),
-            format!("version: {version}"),
-        ),
-        (
-            import.join("__init__.py"),
-            "__version__ = \"0.1.0\"".to_owned(),
-            format!("__version__ = \"{version}\""),
-        ),
-    ] {
-        let text = fs::read_to_string(&path).expect("read");
-        fs::write(&path, text.replacen(&from, &to, 1)).expect("write");
+/// A new index (made by `ocp index init`) as a bare repository in the sandbox, as a git
+/// server holds it.
+fn bare_index(sandbox: &Sandbox) -> PathBuf {
+    let source = sandbox.dir.path().join("index-src");
+    run_ok(sandbox.ocp().args(["index", "init"]).arg(&source));
+    let bare = sandbox.dir.path().join("remote.git");
+    run_ok(
+        Command::new("git")
+            .args(["clone", "--quiet", "--bare"])
+            .arg(&source)
+            .arg(&bare),
+    );
+    bare
+}
+
+/// A new key pair without a password at `path`.
+fn generate_key(sandbox: &Sandbox, path: &Path) {
+    run_ok(
+        sandbox
+            .ocp()
+            .args(["key", "generate", "--no-password", "--output"])
+            .arg(path),
+    );
+}
+
+/// `ocp new <component>` in `<work>/<dir>`, set to `version`.
+fn new_package(sandbox: &Sandbox, component: &str, dir: &str, version: &str) -> PathBuf {
+    let root = sandbox.work().join(dir);
+    run_ok(sandbox.ocp().args(["new", component, "--path"]).arg(&root));
+    if version != "0.1.0" {
+        set_version(&root, version);
     }
+    root
+}
+
+/// Publishes the package at `root` to `index` with the secret key `key`.
+fn publish_as(sandbox: &Sandbox, root: &Path, index: &Path, key: &Path) {
+    let output = run(sandbox
+        .ocp()
+        .args(["publish", "--path"])
+        .arg(root)
+        .arg("--index")
+        .arg(index)
+        .arg("--key")
+        .arg(key));
+    assert!(output.status.success(), "{}", stderr(&output));
+}
+
+/// Writes the `config.json` of an index that stores tarballs with HTTP `PUT` at `upload`;
+/// `storage` adds fields to its `storage` object.
+fn write_http_config(checkout: &Path, upload: &str, storage: serde_json::Value) {
+    let mut config = serde_json::json!({
+        "format_version": 2,
+        "download": upload,
+        "storage": {"kind": "http", "upload": upload},
+    });
+    if let (Some(target), Some(extra)) = (config["storage"].as_object_mut(), storage.as_object()) {
+        target.extend(extra.clone());
+    }
+    fs::write(
+        checkout.join("config.json"),
+        serde_json::to_string_pretty(&config).expect("json"),
+    )
+    .expect("write config.json");
+}
+
+fn assert_stderr_contains(output: &Output, needle: &str) {
+    assert!(stderr(output).contains(needle), "{}", stderr(output));
 }
 
 /// Rewrites the JSON line of `version` in a package file with `edit`.
@@ -251,17 +286,28 @@ fn evil_project(dir: &Path, marker: &Path) -> PathBuf {
         ),
     )
     .expect("write setup.py");
+    python_project(
+        &project,
+        "    import runpy\n    runpy.run_path(\"setup.py\")\n    raise RuntimeError(\"not a real project\")\n",
+    );
+    project
+}
+
+/// A Python project at `dir` whose build backend (inside the project, so no download is
+/// needed) runs `hook` (Python statements, indented) for every build hook uv or pip calls.
+fn python_project(dir: &Path, hook: &str) {
     fs::write(
-        project.join("pyproject.toml"),
+        dir.join("pyproject.toml"),
         "[build-system]\nrequires = []\nbuild-backend = \"backend\"\nbackend-path = [\".\"]\n",
     )
     .expect("write pyproject.toml");
     fs::write(
-        project.join("backend.py"),
-        "import runpy\n\ndef _run(*args, **kwargs):\n    runpy.run_path(\"setup.py\")\n    raise RuntimeError(\"not a real project\")\n\nget_requires_for_build_wheel = prepare_metadata_for_build_wheel = build_wheel = build_sdist = _run\n",
+        dir.join("backend.py"),
+        format!(
+            "def _hook(*args, **kwargs):\n{hook}\nget_requires_for_build_wheel = prepare_metadata_for_build_wheel = build_wheel = build_sdist = _hook\n"
+        ),
     )
     .expect("write backend.py");
-    project
 }
 
 /// Shows that the payload is live: installing `requirement` directly, into a throwaway
@@ -292,19 +338,8 @@ fn unsigned_python_dependencies_edit_is_refused() {
             entry["python_dependencies"] = serde_json::json!([requirement]);
         });
     });
-    world.fetch();
-    let before = world.state();
-    let output = world.ocp(&["update"]);
-    world.assert_refused(
-        &output,
-        "refusing shopify-osiris 1.1.0: its components, dependencies, Python requirements or version ranges are not what its owner signed",
-        &before,
-    );
-    assert!(
-        stderr(&output).contains("packages/sh/op/shopify-osiris:2`"),
-        "{}",
-        stderr(&output)
-    );
+    let output = world.refuses(&["update"], "refusing shopify-osiris 1.1.0: its components, dependencies, Python requirements or version ranges are not what its owner signed");
+    assert_stderr_contains(&output, "packages/sh/op/shopify-osiris:2`");
     assert!(!marker.exists(), "the attacker's setup.py ran");
 }
 
@@ -324,13 +359,9 @@ fn python_dependency_smuggled_as_an_installer_option_is_refused() {
             entry["python_dependencies"] = serde_json::json!(["--no-build-isolation", evil]);
         });
     });
-    world.fetch();
-    let before = world.state();
-    let output = world.ocp(&["update"]);
-    world.assert_refused(
-        &output,
+    world.refuses(
+        &["update"],
         "the Python requirement `--no-build-isolation` starts with `-`, so uv or pip would read it as an option",
-        &before,
     );
     assert!(!marker.exists(), "the attacker's setup.py ran");
 }
@@ -340,31 +371,9 @@ fn unsigned_dependency_edit_is_refused() {
     let world = World::new();
     // The attacker publishes a package of their own under a new name (anyone may claim one)...
     let attacker = world.sandbox.dir.path().join("attacker.key");
-    run_ok(
-        world
-            .sandbox
-            .ocp()
-            .args(["key", "generate", "--no-password", "--output"])
-            .arg(&attacker),
-    );
-    let root = world.sandbox.work().join("evil-osiris");
-    run_ok(
-        world
-            .sandbox
-            .ocp()
-            .args(["new", "evil.extractor", "--path"])
-            .arg(&root),
-    );
-    let published = run(world
-        .sandbox
-        .ocp()
-        .args(["publish", "--path"])
-        .arg(&root)
-        .arg("--index")
-        .arg(&world.bare)
-        .arg("--key")
-        .arg(&attacker));
-    assert!(published.status.success(), "{}", stderr(&published));
+    generate_key(&world.sandbox, &attacker);
+    let root = new_package(&world.sandbox, "evil.extractor", "evil-osiris", "0.1.0");
+    publish_as(&world.sandbox, &root, &world.bare, &attacker);
     // ...and makes the victim's version need it.
     world.tamper("dependency", |checkout| {
         edit_entry(&checkout.join(SHOPIFY), "1.1.0", |entry| {
@@ -374,14 +383,7 @@ fn unsigned_dependency_edit_is_refused() {
                 .push(serde_json::json!({"name": "evil-osiris", "requirement": ""}));
         });
     });
-    world.fetch();
-    let before = world.state();
-    let output = world.ocp(&["update"]);
-    world.assert_refused(
-        &output,
-        "refusing shopify-osiris 1.1.0: its components, dependencies, Python requirements or version ranges are not what its owner signed",
-        &before,
-    );
+    let output = world.refuses(&["update"], "refusing shopify-osiris 1.1.0: its components, dependencies, Python requirements or version ranges are not what its owner signed");
     assert!(!stderr(&output).contains("Installed evil-osiris"));
 }
 
@@ -393,10 +395,7 @@ fn components_edited_to_another_packages_are_caught() {
             entry["components"] = serde_json::json!(["other.extractor"]);
         });
     });
-    world.fetch();
-    let before = world.state();
-    let output = world.ocp(&["install"]);
-    world.assert_refused(&output, "refusing shopify-osiris 1.0.0", &before);
+    world.refuses(&["install"], "refusing shopify-osiris 1.0.0");
 
     let checkout = world.sandbox.dir.path().join("review");
     run_ok(
@@ -439,25 +438,18 @@ fn dependency_named_outside_the_checkout_is_refused() {
         });
     });
     fs::write(&outside, "{not an entry\n").expect("plant a file");
-    world.fetch();
-    let before = world.state();
-    let output = world.ocp(&["install"]);
-    world.assert_refused(
-        &output,
+    world.refuses(
+        &["install"],
         "refusing shopify-osiris 1.0.0: the entry is not valid: dependency `../../outside`",
-        &before,
     );
 }
 
 #[test]
 fn install_spec_naming_a_path_is_refused() {
     let world = World::new();
-    let before = world.state();
-    let output = world.ocp(&["install", "../../../keys/ocp.key"]);
-    world.assert_refused(
-        &output,
+    world.refuses(
+        &["install", "../../../keys/ocp.key"],
         "`../../../keys/ocp.key` is neither a component name (`family.role`) nor a package name",
-        &before,
     );
 }
 
@@ -467,34 +459,16 @@ fn force_pushed_history_is_refused() {
     // The attacker replaces the whole history: a fresh index in which their own key claims
     // `shopify-osiris` and signs a version of their own, force-pushed over the real one.
     let attacker = world.sandbox.dir.path().join("attacker.key");
-    run_ok(
-        world
-            .sandbox
-            .ocp()
-            .args(["key", "generate", "--no-password", "--output"])
-            .arg(&attacker),
-    );
+    generate_key(&world.sandbox, &attacker);
     let forged = world.sandbox.dir.path().join("forged-index");
     run_ok(world.sandbox.ocp().args(["index", "init"]).arg(&forged));
-    let root = world.sandbox.work().join("forged-shopify");
-    run_ok(
-        world
-            .sandbox
-            .ocp()
-            .args(["new", "shopify.extractor", "--path"])
-            .arg(&root),
+    let root = new_package(
+        &world.sandbox,
+        "shopify.extractor",
+        "forged-shopify",
+        "1.0.0",
     );
-    set_version(&root, "1.0.0");
-    let published = run(world
-        .sandbox
-        .ocp()
-        .args(["publish", "--path"])
-        .arg(&root)
-        .arg("--index")
-        .arg(&forged)
-        .arg("--key")
-        .arg(&attacker));
-    assert!(published.status.success(), "{}", stderr(&published));
+    publish_as(&world.sandbox, &root, &forged, &attacker);
     let pushed = Command::new("git")
         .arg("-C")
         .arg(&forged)
@@ -509,26 +483,17 @@ fn force_pushed_history_is_refused() {
         String::from_utf8_lossy(&pushed.stderr)
     );
 
-    let before = world.state();
-    let output = world.ocp(&["install"]);
-    world.assert_refused(
-        &output,
+    let output = world.refuses(
+        &["install"],
         "was rewritten: its history no longer contains",
-        &before,
     );
-    assert!(
-        stderr(&output).contains("ocp index accept-rewrite --index"),
-        "{}",
-        stderr(&output)
-    );
-    assert!(
-        stderr(&output).contains("M packages/sh/op/shopify-osiris"),
-        "{}",
-        stderr(&output)
-    );
+    assert_stderr_contains(&output, "ocp index accept-rewrite --index");
+    assert_stderr_contains(&output, "M packages/sh/op/shopify-osiris");
     // A fresh install elsewhere does not get the attacker's package either.
-    let fresh = world.ocp(&["install", "shopify.extractor", "--dry-run"]);
-    world.assert_refused(&fresh, "was rewritten", &before);
+    world.refuses(
+        &["install", "shopify.extractor", "--dry-run"],
+        "was rewritten",
+    );
 }
 
 #[test]
@@ -547,29 +512,10 @@ fn config_json_naming_the_key_password_as_upload_token_is_refused() {
     );
     world.tamper("token-env", |checkout| {
         let upload = format!("{}/collect/{{name}}/{{file}}", collector.base);
-        fs::write(
-            checkout.join("config.json"),
-            serde_json::to_string_pretty(&serde_json::json!({
-                "format_version": 2,
-                "download": upload,
-                "storage": {"kind": "http", "upload": upload, "token_env": "OCP_SIGNING_KEY_PASSWORD"},
-                "policy": {"signatures_required": true}
-            }))
-            .expect("json"),
-        )
-        .expect("write config.json");
+        let token = serde_json::json!({"token_env": "OCP_SIGNING_KEY_PASSWORD"});
+        write_http_config(checkout, &upload, token);
     });
-    let root = world.sandbox.work().join("shopify-2.0.0");
-    run_ok(
-        world
-            .sandbox
-            .ocp()
-            .args(["new", "shopify.extractor", "--path"])
-            .arg(&root),
-    );
-    set_version(&root, "2.0.0");
-    world.fetch();
-    let before = world.state();
+    let (root, before) = world.next_version_to_publish();
     let output = run(world
         .sandbox
         .ocp()
@@ -598,45 +544,22 @@ fn upload_url_moved_to_another_host_gets_no_token() {
     let collector = http::FileServer::start(None);
     let world = World::new();
     // The user's token is for the index's real upload host only.
-    fs::write(
-        world.sandbox.home().join("config.toml"),
-        format!(
-            "[registries.team]\nindex = \"{}\"\ntoken-env = \"TEAM_UPLOAD_TOKEN\"\nupload-host = \"{}\"\n",
-            world.bare.display(),
-            real.base.trim_start_matches("http://")
-        ),
-    )
-    .expect("write config.toml");
+    configure_team(
+        &world.sandbox,
+        &world.bare,
+        real.base.trim_start_matches("http://"),
+    );
     // The attacker points uploads at their own server.
     world.tamper("upload-host", |checkout| {
         let upload = format!("{}/collect/{{name}}/{{file}}", collector.base);
-        fs::write(
-            checkout.join("config.json"),
-            serde_json::to_string_pretty(&serde_json::json!({
-                "format_version": 2,
-                "download": upload,
-                "storage": {"kind": "http", "upload": upload},
-            }))
-            .expect("json"),
-        )
-        .expect("write config.json");
+        write_http_config(checkout, &upload, serde_json::json!({}));
     });
     // The user's clone of `team` already holds the attacker's commit.
     let _ = run(world
         .sandbox
         .ocp()
         .args(["search", "shop", "--index", "team"]));
-    let root = world.sandbox.work().join("shopify-2.0.0");
-    run_ok(
-        world
-            .sandbox
-            .ocp()
-            .args(["new", "shopify.extractor", "--path"])
-            .arg(&root),
-    );
-    set_version(&root, "2.0.0");
-    world.fetch();
-    let before = world.state();
+    let (root, before) = world.next_version_to_publish();
     let output = run(world
         .sandbox
         .ocp()
@@ -665,22 +588,8 @@ fn upload_redirected_to_another_host_keeps_the_token() {
         "--upload-url",
         &upload,
     ]));
-    fs::write(
-        sandbox.home().join("config.toml"),
-        format!(
-            "[registries.team]\nindex = \"{}\"\ntoken-env = \"TEAM_UPLOAD_TOKEN\"\nupload-host = \"{}\"\n",
-            index.display(),
-            real.base.trim_start_matches("http://")
-        ),
-    )
-    .expect("write config.toml");
-    let root = sandbox.work().join("shopify");
-    run_ok(
-        sandbox
-            .ocp()
-            .args(["new", "shopify.extractor", "--path"])
-            .arg(&root),
-    );
+    configure_team(&sandbox, &index, real.base.trim_start_matches("http://"));
+    let root = new_package(&sandbox, "shopify.extractor", "shopify", "0.1.0");
     let before = tree_state(&index);
     let output = run(sandbox
         .ocp()
@@ -717,10 +626,7 @@ fn yank_flag_flipped_without_a_signed_event_is_ignored() {
             entry["yanked"] = serde_json::json!(false);
         });
     });
-    world.fetch();
-    let before = world.state();
-    let output = world.ocp(&["install", "shopify-osiris==1.1.0", "--dry-run"]);
-    world.assert_refused(&output, "yanked", &before);
+    world.refuses(&["install", "shopify-osiris==1.1.0", "--dry-run"], "yanked");
 }
 
 #[test]
@@ -748,13 +654,9 @@ fn symlinked_index_file_is_refused() {
         fs::remove_file(&file).expect("remove");
         std::os::unix::fs::symlink(&key, &file).expect("symlink");
     });
-    world.fetch();
-    let before = world.state();
-    let output = world.ocp(&["install"]);
-    world.assert_refused(
-        &output,
+    let output = world.refuses(
+        &["install"],
         "is a symbolic link; an index holds only plain files",
-        &before,
     );
     let secret = fs::read_to_string(&key).expect("key");
     let key_line = secret.lines().nth(1).expect("the key line");
@@ -769,12 +671,13 @@ const SECRETS: [(&str, &str); 4] = [
     ("OCP_REGISTRY_OTHER_TOKEN", "other-token-value"),
 ];
 
-/// `OCP_HOME/config.toml` naming `index` as `team`, whose token is in `TEAM_UPLOAD_TOKEN`.
-fn configure_team(sandbox: &Sandbox, index: &Path) {
+/// `OCP_HOME/config.toml` naming `index` as `team`, whose upload token is in
+/// `TEAM_UPLOAD_TOKEN` and may go to `host` only.
+fn configure_team(sandbox: &Sandbox, index: &Path, host: &str) {
     fs::write(
         sandbox.home().join("config.toml"),
         format!(
-            "[registries.team]\nindex = \"{}\"\ntoken-env = \"TEAM_UPLOAD_TOKEN\"\nupload-host = \"files.example.com\"\n",
+            "[registries.team]\nindex = \"{}\"\ntoken-env = \"TEAM_UPLOAD_TOKEN\"\nupload-host = \"{host}\"\n",
             index.display()
         ),
     )
@@ -801,22 +704,9 @@ fn assert_no_secrets(dump: &Path, key_text: &str) {
 fn git_hook_in_the_index_never_sees_the_signing_key_or_tokens() {
     let sandbox = Sandbox::new();
     let key = sandbox.dir.path().join("ci.key");
-    run_ok(
-        sandbox
-            .ocp()
-            .args(["key", "generate", "--no-password", "--output"])
-            .arg(&key),
-    );
+    generate_key(&sandbox, &key);
     let key_text = fs::read_to_string(&key).expect("key");
-    let source = sandbox.dir.path().join("index-src");
-    run_ok(sandbox.ocp().args(["index", "init"]).arg(&source));
-    let bare = sandbox.dir.path().join("remote.git");
-    run_ok(
-        Command::new("git")
-            .args(["clone", "--quiet", "--bare"])
-            .arg(&source)
-            .arg(&bare),
-    );
+    let bare = bare_index(&sandbox);
     // Whoever controls the index repository's server controls its hooks.
     let dump = sandbox.dir.path().join("hook-env");
     let hook = bare.join("hooks/pre-receive");
@@ -827,14 +717,8 @@ fn git_hook_in_the_index_never_sees_the_signing_key_or_tokens() {
     .expect("write the hook");
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(&hook, fs::Permissions::from_mode(0o755)).expect("chmod");
-    configure_team(&sandbox, &bare);
-    let root = sandbox.work().join("shopify");
-    run_ok(
-        sandbox
-            .ocp()
-            .args(["new", "shopify.extractor", "--path"])
-            .arg(&root),
-    );
+    configure_team(&sandbox, &bare, "files.example.com");
+    let root = new_package(&sandbox, "shopify.extractor", "shopify", "0.1.0");
     let mut publish = sandbox.ocp();
     publish
         .env("OCP_SIGNING_KEY", &key_text)
@@ -857,26 +741,14 @@ fn build_backend_of_a_python_requirement_never_sees_ocps_secrets() {
     let dump = sandbox.dir.path().join("backend-env");
     let project = sandbox.dir.path().join("envdump");
     fs::create_dir_all(&project).expect("mkdir");
-    fs::write(
-        project.join("pyproject.toml"),
-        "[build-system]\nrequires = []\nbuild-backend = \"backend\"\nbackend-path = [\".\"]\n",
-    )
-    .expect("write pyproject.toml");
-    fs::write(
-        project.join("backend.py"),
-        format!(
-            "import os\n\ndef _dump(*args, **kwargs):\n    with open({:?}, \"w\") as out:\n        out.writelines(f\"{{k}}={{v}}\\n\" for k, v in os.environ.items())\n    raise RuntimeError(\"only here to look\")\n\nget_requires_for_build_wheel = prepare_metadata_for_build_wheel = build_wheel = build_sdist = _dump\n",
+    python_project(
+        &project,
+        &format!(
+            "    import os\n    with open({:?}, \"w\") as out:\n        out.writelines(f\"{{k}}={{v}}\\n\" for k, v in os.environ.items())\n    raise RuntimeError(\"only here to look\")\n",
             dump.display().to_string()
         ),
-    )
-    .expect("write backend.py");
-    let root = sandbox.work().join("shopify");
-    run_ok(
-        sandbox
-            .ocp()
-            .args(["new", "shopify.extractor", "--path"])
-            .arg(&root),
     );
+    let root = new_package(&sandbox, "shopify.extractor", "shopify", "0.1.0");
     let pyproject = root.join("pyproject.toml");
     let text = fs::read_to_string(&pyproject).expect("read");
     fs::write(
@@ -890,7 +762,11 @@ fn build_backend_of_a_python_requirement_never_sees_ocps_secrets() {
     .expect("write");
     let published = run(sandbox.ocp().args(["publish", "--path"]).arg(&root));
     assert!(published.status.success(), "{}", stderr(&published));
-    configure_team(&sandbox, &sandbox.home().join("index/default.git"));
+    configure_team(
+        &sandbox,
+        &sandbox.home().join("index/default.git"),
+        "files.example.com",
+    );
 
     let env = sandbox.dir.path().join("venv");
     python::venv(&env, true);
@@ -912,24 +788,14 @@ fn build_backend_of_a_python_requirement_never_sees_ocps_secrets() {
     // The requirement cannot be built, so the install is rolled back; what matters is what
     // its build backend saw.
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
-    assert!(
-        stderr(&output).contains("install was rolled back"),
-        "{}",
-        stderr(&output)
-    );
+    assert_stderr_contains(&output, "install was rolled back");
     assert_no_secrets(&dump, &key_text);
 }
 
 #[test]
 fn deeply_nested_spec_yaml_is_refused_quickly() {
     let sandbox = Sandbox::new();
-    let root = sandbox.work().join("shopify");
-    run_ok(
-        sandbox
-            .ocp()
-            .args(["new", "shopify.extractor", "--path"])
-            .arg(&root),
-    );
+    let root = new_package(&sandbox, "shopify.extractor", "shopify", "0.1.0");
     let spec = root.join("src/shopify_osiris/spec.yaml");
     // 14,000 levels of block-nested sequences: a stack overflow for a recursive reader.
     fs::write(&spec, format!("{}x\n", "- ".repeat(14_000))).expect("write the spec");
@@ -938,10 +804,9 @@ fn deeply_nested_spec_yaml_is_refused_quickly() {
     let output = run(sandbox.ocp().args(["check", "--path"]).arg(&root));
     assert!(started.elapsed() < Duration::from_secs(30));
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
-    assert!(
-        stderr(&output).contains("nests mappings and sequences more than 64 levels deep"),
-        "{}",
-        stderr(&output)
+    assert_stderr_contains(
+        &output,
+        "nests mappings and sequences more than 64 levels deep",
     );
     assert!(!stderr(&output).contains("overflow"));
     assert_same_tree("the sandbox", &before, &tree_state(sandbox.dir.path()));

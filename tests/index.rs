@@ -10,22 +10,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{Sandbox, run, run_ok, stderr, stdout};
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let output = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .output()
-        .expect("run git");
-    assert!(
-        output.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
+use common::{Sandbox, change_version, git, run, run_ok, set_version, stderr, stdout};
 
 /// A new key pair without a password; returns the secret key path and the key id.
 fn keygen(sandbox: &Sandbox, name: &str) -> (PathBuf, String) {
@@ -52,39 +37,6 @@ fn package(sandbox: &Sandbox, component: &str, dir: &str, version: &str) -> Path
     root
 }
 
-fn set_version(root: &Path, version: &str) {
-    change_version(root, "0.1.0", version);
-}
-
-fn change_version(root: &Path, from: &str, version: &str) {
-    let import = fs::read_dir(root.join("src"))
-        .expect("src")
-        .next()
-        .expect("one package")
-        .expect("entry")
-        .path();
-    for (path, from, to) in [
-        (
-            root.join("pyproject.toml"),
-            format!("version = \"{from}\""),
-            format!("version = \"{version}\""),
-        ),
-        (
-            import.join("spec.yaml"),
-            format!("version: {from}"),
-            format!("version: {version}"),
-        ),
-        (
-            import.join("__init__.py"),
-            format!("__version__ = \"{from}\""),
-            format!("__version__ = \"{version}\""),
-        ),
-    ] {
-        let text = fs::read_to_string(&path).expect("read");
-        fs::write(&path, text.replacen(&from, &to, 1)).expect("write");
-    }
-}
-
 /// A new index (index storage) pushed to a bare repository; returns the bare repository.
 fn bare_index(sandbox: &Sandbox, extra: &[&str]) -> PathBuf {
     let work = sandbox.dir.path().join("index-src");
@@ -98,6 +50,22 @@ fn bare_index(sandbox: &Sandbox, extra: &[&str]) -> PathBuf {
         .expect("git clone");
     assert!(output.status.success());
     bare
+}
+
+/// A new index that stores tarballs in a directory; returns the directory and the bare
+/// repository.
+fn directory_index(sandbox: &Sandbox) -> (PathBuf, PathBuf) {
+    let storage = sandbox.dir.path().join("tarballs");
+    let bare = bare_index(
+        sandbox,
+        &[
+            "--storage",
+            "directory",
+            "--storage-path",
+            &storage.display().to_string(),
+        ],
+    );
+    (storage, bare)
 }
 
 fn publish(sandbox: &Sandbox, root: &Path, index: &Path, key: &Path) -> Output {
@@ -701,16 +669,7 @@ fn index_init_refuses_a_token_variable() {
 #[test]
 fn a_push_that_fails_for_good_takes_the_stored_tarball_back() {
     let sandbox = Sandbox::new();
-    let storage = sandbox.dir.path().join("tarballs");
-    let bare = bare_index(
-        &sandbox,
-        &[
-            "--storage",
-            "directory",
-            "--storage-path",
-            &storage.display().to_string(),
-        ],
-    );
+    let (storage, bare) = directory_index(&sandbox);
     let (key, _) = keygen(&sandbox, "owner");
     let root = package(&sandbox, "shopify.extractor", "shopify-osiris", "1.0.0");
     // The remote refuses every push.
@@ -928,16 +887,7 @@ fn broken_indexes_get_clear_errors() {
 #[test]
 fn racing_publishers_of_one_version_never_lose_the_tarball() {
     let sandbox = Sandbox::new();
-    let storage = sandbox.dir.path().join("tarballs");
-    let bare = bare_index(
-        &sandbox,
-        &[
-            "--storage",
-            "directory",
-            "--storage-path",
-            &storage.display().to_string(),
-        ],
-    );
+    let (storage, bare) = directory_index(&sandbox);
     let (key, _) = keygen(&sandbox, "ci");
     let root = package(&sandbox, "shopify.extractor", "shopify-osiris", "1.0.0");
     // Two release jobs of the same commit, on two machines, publish the same version (the

@@ -12,6 +12,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{ComponentName, KeyId, PackageName, PackageVersion};
+use crate::signing::canonical::borrowed;
 use crate::signing::{SignedDependency, SignedFields};
 
 /// The index format this ocp reads and writes. Format 2 signs every field an entry's
@@ -247,23 +248,16 @@ impl IndexEntry {
     /// trusted comment carries.
     pub fn signed_fields(&self) -> SignedFields<'_> {
         SignedFields {
-            components: self.components.iter().map(String::as_str).collect(),
+            components: borrowed(&self.components),
             dependencies: self
                 .dependencies
                 .iter()
-                .map(|d| SignedDependency {
-                    name: &d.name,
-                    requirement: &d.requirement,
-                })
+                .map(|d| SignedDependency::new(&d.name, &d.requirement))
                 .collect(),
             name: self.name.clone(),
             osiris: &self.osiris,
             python: &self.python,
-            python_dependencies: self
-                .python_dependencies
-                .iter()
-                .map(String::as_str)
-                .collect(),
+            python_dependencies: borrowed(&self.python_dependencies),
             sha256: &self.sha256,
             version: &self.version,
         }
@@ -483,6 +477,28 @@ pub fn shard(name: &str) -> String {
     }
 }
 
+/// A valid entry for tests (unsigned).
+#[cfg(test)]
+pub(crate) fn example_entry() -> IndexEntry {
+    IndexEntry {
+        name: "shopify-osiris".into(),
+        version: "1.0.0".into(),
+        components: vec!["shopify.extractor".into()],
+        dependencies: vec![EntryDependency {
+            name: "base-osiris".into(),
+            requirement: ">=1.0".into(),
+        }],
+        osiris: ">=0.5.0,<1.0.0".into(),
+        python: ">=3.11".into(),
+        python_dependencies: vec!["requests>=2".into()],
+        sha256: "0".repeat(64),
+        signature: String::new(),
+        key_id: "0123456789ABCDEF".into(),
+        yanked: false,
+        published: "2026-11-26T06:00:00Z".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -498,21 +514,8 @@ mod tests {
     #[test]
     fn entries_round_trip_and_errors_name_the_line() {
         let entry = IndexEntry {
-            name: "shopify-osiris".into(),
-            version: "1.0.0".into(),
-            components: vec!["shopify.extractor".into()],
-            dependencies: vec![EntryDependency {
-                name: "base-osiris".into(),
-                requirement: ">=1.0".into(),
-            }],
-            osiris: ">=0.5.0,<1.0.0".into(),
-            python: ">=3.11".into(),
-            python_dependencies: vec!["requests>=2".into()],
-            sha256: "0".repeat(64),
             signature: "untrusted comment: x\nRUQ=\ntrusted comment: t\nAA==\n".into(),
-            key_id: "0123456789ABCDEF".into(),
-            yanked: false,
-            published: "2026-11-26T06:00:00Z".into(),
+            ..example_entry()
         };
         let text = format_entries(&[entry.clone(), entry.clone()]);
         assert_eq!(
@@ -524,23 +527,7 @@ mod tests {
     }
 
     fn valid_entry() -> IndexEntry {
-        IndexEntry {
-            name: "shopify-osiris".into(),
-            version: "1.0.0".into(),
-            components: vec!["shopify.extractor".into()],
-            dependencies: vec![EntryDependency {
-                name: "base-osiris".into(),
-                requirement: ">=1.0".into(),
-            }],
-            osiris: ">=0.5.0,<1.0.0".into(),
-            python: ">=3.11".into(),
-            python_dependencies: vec!["requests>=2".into()],
-            sha256: "0".repeat(64),
-            signature: String::new(),
-            key_id: "0123456789ABCDEF".into(),
-            yanked: false,
-            published: "2026-11-26T06:00:00Z".into(),
-        }
+        example_entry()
     }
 
     #[test]

@@ -126,28 +126,15 @@ fn check_claim(entry: &IndexEntry, signature: &SignatureFile) -> Result<(), Trus
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::index::format::EntryDependency;
     use crate::signing::SecretKey;
 
     const TARBALL: &[u8] = b"the tarball's bytes";
 
     fn entry(key: &SecretKey, bound: bool) -> IndexEntry {
         let mut entry = IndexEntry {
-            name: "shopify-osiris".into(),
-            version: "1.0.0".into(),
-            components: vec!["shopify.extractor".into()],
-            dependencies: vec![EntryDependency {
-                name: "base-osiris".into(),
-                requirement: ">=1.0".into(),
-            }],
-            osiris: ">=0.5.0,<1.0.0".into(),
-            python: ">=3.11".into(),
-            python_dependencies: vec!["requests>=2".into()],
             sha256: crate::model::Checksum::of_bytes(TARBALL).to_hex(),
-            signature: String::new(),
             key_id: key.key_id().to_string(),
-            yanked: false,
-            published: "2026-11-26T06:00:00Z".into(),
+            ..crate::index::format::example_entry()
         };
         let claim = PackageClaim {
             name: entry.name.clone(),

@@ -65,7 +65,11 @@ pub fn change(shell: &mut Shell, mut opts: OwnerOpts) -> anyhow::Result<OwnerCha
         };
         match index.repo().push() {
             Ok(PushOutcome::Pushed) => {
-                registry::record_head(&open)?;
+                if let Err(error) = registry::record_head(&open) {
+                    shell.warn(format!(
+                        "could not remember the index's new head: {error:#}"
+                    ))?;
+                }
                 shell.status(
                     "Updated",
                     format!(

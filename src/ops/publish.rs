@@ -156,7 +156,11 @@ pub fn publish(shell: &mut Shell, mut opts: PublishOpts) -> anyhow::Result<Publi
             &mut stored,
         ) {
             Ok(Some(commit)) => {
-                registry::record_head(&open)?;
+                if let Err(error) = registry::record_head(&open) {
+                    shell.warn(format!(
+                        "could not remember the index's new head: {error:#}"
+                    ))?;
+                }
                 if let Some((StoredAt::File(_) | StoredAt::Url(_), Stored::AlreadyThere)) = &stored
                     && let Err(error) = storage::store(
                         index.config(),

@@ -423,11 +423,17 @@ pub struct Accepted {
 /// Takes the index's history as it is now, rewritten or not, and remembers its head: the
 /// deliberate way past the refusal of a non-fast-forward update.
 pub fn accept_rewrite(location: &IndexLocation) -> anyhow::Result<Accepted> {
-    let open = open(location, Freshness::Offline).or_else(|_| {
-        // No clone yet, or one that cannot be read: a fresh clone is what is accepted.
-        let _ = fs::remove_file(history::seen_path(location));
-        open(location, Freshness::Update)
-    })?;
+    let open = if location.checkout.join(".git").exists() {
+        open(location, Freshness::Offline)?
+    } else {
+        // No clone yet: a fresh clone of the index as it is now is what is accepted.
+        let seen = history::seen_path(location);
+        if seen.exists() {
+            fs::remove_file(&seen)
+                .with_context(|| format!("failed to remove `{}`", seen.display()))?;
+        }
+        open(location, Freshness::Update)?
+    };
     let repo = open.index.repo();
     let branch = repo.branch()?;
     let scratch = location.checkout.parent().unwrap_or(Path::new("."));

@@ -50,6 +50,17 @@ pub struct SignedDependency<'a> {
     pub requirement: &'a str,
 }
 
+impl<'a> SignedDependency<'a> {
+    pub fn new(name: &'a str, requirement: &'a str) -> Self {
+        SignedDependency { name, requirement }
+    }
+}
+
+/// The strings of a list, borrowed.
+pub fn borrowed(items: &[String]) -> Vec<&str> {
+    items.iter().map(String::as_str).collect()
+}
+
 impl<'a> SignedFields<'a> {
     /// The covered fields of the version a built tarball holds, as `ocp publish` writes its
     /// index entry from the tarball's `ocp.json`.
@@ -63,19 +74,12 @@ impl<'a> SignedFields<'a> {
             dependencies: manifest
                 .dependencies
                 .iter()
-                .map(|d| SignedDependency {
-                    name: &d.name,
-                    requirement: &d.requirement,
-                })
+                .map(|d| SignedDependency::new(&d.name, &d.requirement))
                 .collect(),
             name: normalize_name(&manifest.name),
             osiris: &manifest.osiris,
             python: &manifest.python,
-            python_dependencies: manifest
-                .python_dependencies
-                .iter()
-                .map(String::as_str)
-                .collect(),
+            python_dependencies: borrowed(&manifest.python_dependencies),
             sha256,
             version: &manifest.version,
         }
