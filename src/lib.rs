@@ -21,11 +21,15 @@
 //!   - [`schemas`]: the JSON schemas embedded from `schemas/`;
 //!   - [`index`]: the git-backed package index: its format (`config.json`, one JSON-lines
 //!     file per package at a sharded path);
+//!     `index::trust` is the one check every reader of an entry runs before acting on it
+//!     (its owner signed every field resolution and installation act on);
 //!   - [`resolve`]: which version of each OCP to install (pubgrub over the index entries,
 //!     with the environment's Osiris and Python as fixed virtual packages), and why nothing
 //!     fits when nothing does;
 //!   - [`signing`]: minisign-format keys and signatures (ed25519), the trusted comment that
 //!     binds a signature to an OCP's name, version and sha256, and the trusted keys files;
+//!     `signing::canonical` is the canonical form of an entry's signed fields, whose digest
+//!     the trusted comment also carries;
 //!   - [`lockfile`]: `ocp.lock`, what a resolution chose (versions, checksums, signers,
 //!     index and environment): reading with located errors, writing in a stable order,
 //!     and the difference between two locks;
