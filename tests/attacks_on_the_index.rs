@@ -567,6 +567,7 @@ fn upload_url_moved_to_another_host_gets_no_token() {
         .args(["publish", "--index", "team", "--path"])
         .arg(&root));
     world.assert_refused(&output, "but your upload token is for `127.0.0.1:", &before);
+    assert_stderr_contains(&output, "help: if the index really moved its uploads");
     assert!(
         collector.authorizations.lock().expect("lock").is_empty(),
         "the token reached the attacker's server"

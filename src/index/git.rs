@@ -163,21 +163,16 @@ impl Repo {
                 &scratch.path().to_string_lossy(),
             ],
         )?;
-        let objects = self.git(&[
-            "rev-parse",
-            "--path-format=absolute",
-            "--git-path",
-            "objects",
-        ])?;
+        // Everything here works with git 2.15 (`--no-optional-locks`) and later.
+        let git_dir = self.git(&["rev-parse", "--absolute-git-dir"])?;
         std::fs::write(
             scratch.path().join("objects/info/alternates"),
-            format!("{}\n", objects.trim()),
+            format!("{}\n", Path::new(git_dir.trim()).join("objects").display()),
         )
         .map_err(GitError::Scratch)?;
         quarantine.git(&[
             "fetch",
             "--quiet",
-            "--no-write-fetch-head",
             "--",
             remote,
             &format!("+refs/heads/{branch}:refs/heads/incoming"),
@@ -204,7 +199,6 @@ impl Repo {
         self.git(&[
             "fetch",
             "--quiet",
-            "--no-write-fetch-head",
             "--",
             &fetched.repo.root.to_string_lossy(),
             &format!("+refs/heads/incoming:refs/remotes/origin/{branch}"),

@@ -58,6 +58,24 @@ pub enum StorageError {
     Status { url: String, status: u16 },
 }
 
+impl StorageError {
+    /// What the user can do about it, when the message alone does not say.
+    pub fn help(&self) -> Option<&'static str> {
+        match self {
+            StorageError::WrongHost { .. } => Some(
+                "if the index really moved its uploads, check that with its maintainers, then change `upload-host` under `[registries.NAME]` in `OCP_HOME/config.toml`",
+            ),
+            StorageError::Redirected { .. } => Some(
+                "point the index's `upload` at the server that accepts the upload, or name that host as `upload-host`",
+            ),
+            StorageError::Conflict { .. } => Some(
+                "a version's tarball never changes: publish a new version, or ask the index's maintainers about the stray file",
+            ),
+            _ => None,
+        }
+    }
+}
+
 /// Whether [`store`] created the tarball or found the same bytes already there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stored {
@@ -119,11 +137,17 @@ impl Credential {
         }
     }
 
-    /// Whether `url` is on the host this token belongs to.
+    /// Whether `url` is on the host this token belongs to (and on its port: the one
+    /// configured, else the scheme's default).
     fn allows(&self, url: &reqwest::Url) -> bool {
-        let port = self.port.or_else(|| url.port_or_known_default());
+        let port = self.port.or(match url.scheme() {
+            "https" => Some(443),
+            "http" => Some(80),
+            _ => None,
+        });
         url.host_str()
             .is_some_and(|host| host.eq_ignore_ascii_case(&self.host))
+            && port.is_some()
             && url.port_or_known_default() == port
     }
 
@@ -451,5 +475,43 @@ pub fn fetch(location: &str, index_root: &Path) -> Result<Vec<u8>, StorageError>
     match locate(location, index_root)? {
         Source::Url(url) => get(&url),
         Source::File(path) => fs::read(&path).map_err(|source| StorageError::Read { path, source }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn allows(host: &str, url: &str) -> bool {
+        Credential::new("t".to_owned(), host)
+            .expect("a host")
+            .for_url(url)
+            .is_ok()
+    }
+
+    #[test]
+    fn a_token_goes_to_its_host_and_port_only() {
+        assert!(allows(
+            "files.example.com",
+            "https://files.example.com/ocp/x"
+        ));
+        assert!(allows(
+            "FILES.example.com",
+            "https://files.example.com:443/x"
+        ));
+        assert!(!allows(
+            "files.example.com",
+            "https://files.example.com:8443/x"
+        ));
+        assert!(!allows("files.example.com", "https://evil.example.com/x"));
+        assert!(!allows(
+            "files.example.com",
+            "https://files.example.com.evil.test/x"
+        ));
+        assert!(allows("127.0.0.1:8080", "http://127.0.0.1:8080/x"));
+        assert!(!allows("127.0.0.1:8080", "http://127.0.0.1:8081/x"));
+        assert!(!allows("files.example.com", "file:///etc/passwd"));
+        assert!(Credential::new("t".to_owned(), "https://files.example.com").is_none());
+        assert!(Credential::new("t".to_owned(), "host:notaport").is_none());
     }
 }

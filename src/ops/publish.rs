@@ -300,6 +300,10 @@ fn apply_and_push(
             bytes,
             credential,
         )
+        .map_err(|error| match error.help() {
+            Some(help) => crate::error::with_help(error, help),
+            None => anyhow::Error::new(error),
+        })
         .with_context(|| {
             format!(
                 "failed to store the tarball of {} {}",
