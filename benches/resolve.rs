@@ -1,7 +1,10 @@
 //! Resolver benchmark: `cargo bench --bench resolve`.
 //!
 //! Builds a seeded synthetic index on disk (10,000 packages x 20 versions, real files in the
-//! `packages/<shard>` layout of an index checkout) and times, side by side:
+//! `packages/<shard>` layout of an index checkout, every entry signed by its package's owner
+//! and every package with a signed owner log, as `ocp publish` writes them) and times, side
+//! by side, with the signature checks included (each entry the resolver considers, and each
+//! owner log it reads):
 //!
 //! - `typical`: a request that selects about 50 packages, reading the index included (a fresh
 //!   `IndexDirSource` each run, so every package file is read and parsed again);
@@ -11,8 +14,7 @@
 //!   must end, naming the conflict it was stuck on.
 //!
 //! Timing is hand-rolled (`Instant`, medians over N runs) to keep the benchmark free of
-//! dependencies. The figures for the record are in `BENCHMARKS.md`; the index generator is shared with
-//! the site benchmark (`common/synthetic.rs`).
+//! dependencies. The figures for the record are in `BENCHMARKS.md`.
 
 #![allow(clippy::print_stdout)]
 
@@ -25,8 +27,9 @@ use std::time::{Duration, Instant};
 
 use ocp::index::format::IndexEntry;
 use ocp::resolve::{IndexDirSource, Request, Requirement, ResolveError, ResolveOptions, resolve};
+use ocp::signing::SecretKey;
 use pep440_rs::Version;
-use synthetic::{PACKAGES, PIGEONS, name, write_package};
+use synthetic::{PACKAGES, PIGEONS, name, write_signed_package};
 
 /// Packages reachable from `start` through every version's dependencies: an upper bound on
 /// what a resolution can select, used to pick a request of about 50 packages.
@@ -51,6 +54,7 @@ struct Row {
     times: Vec<Duration>,
     selected: usize,
     files: usize,
+    vouched: usize,
     note: String,
 }
 
@@ -70,6 +74,7 @@ fn run(
     let mut times = Vec::new();
     let mut selected = 0;
     let mut files = 0;
+    let mut vouched = 0;
     let mut note = String::new();
     for _ in 0..runs {
         let source = IndexDirSource::new(root);
@@ -77,6 +82,7 @@ fn run(
         let outcome = resolve(&source, request, options);
         times.push(start.elapsed());
         files = source.files_read();
+        vouched = source.entries_vouched();
         match outcome {
             Ok(resolution) => {
                 selected = resolution.packages.len();
@@ -94,6 +100,7 @@ fn run(
         times,
         selected,
         files,
+        vouched,
         note,
     }
 }
@@ -102,14 +109,15 @@ fn main() {
     let folder = tempfile::tempdir().expect("a temporary index");
     let root = folder.path();
     let started = Instant::now();
+    let key = SecretKey::generate().expect("a signing key");
     let (index, extra) = synthetic::generate();
     for package in index.iter().chain(&extra) {
-        write_package(root, package);
+        write_signed_package(root, &key, package);
     }
-    std::fs::write(root.join("config.json"), "{\"format-version\": 1}\n")
+    std::fs::write(root.join("config.json"), "{\"format_version\": 2}\n")
         .expect("write config.json");
     println!(
-        "index: {} packages x 20 versions (+{} for the hard cases), written in {:.1} s",
+        "index: {} packages x 20 versions (+{} for the hard cases), signed and written in {:.1} s",
         PACKAGES,
         extra.len(),
         started.elapsed().as_secs_f64()
@@ -163,17 +171,18 @@ fn main() {
     ];
 
     println!(
-        "\n{:<26} {:>10} {:>10} {:>9} {:>11}",
-        "case", "median", "p95", "selected", "files read"
+        "\n{:<26} {:>10} {:>10} {:>9} {:>11} {:>14}",
+        "case", "median", "p95", "selected", "files read", "entries vouched"
     );
     for row in &rows {
         println!(
-            "{:<26} {:>7.2} ms {:>7.2} ms {:>9} {:>11}",
+            "{:<26} {:>7.2} ms {:>7.2} ms {:>9} {:>11} {:>14}",
             row.case,
             percentile(&row.times, 0.5).as_secs_f64() * 1e3,
             percentile(&row.times, 0.95).as_secs_f64() * 1e3,
             row.selected,
             row.files,
+            row.vouched,
         );
     }
     println!();

@@ -29,7 +29,7 @@ use ocp::index::format::{
 use ocp::index::{Index, owners, template};
 use ocp::model::Checksum;
 use ocp::progress::NoReporter;
-use ocp::signing::{PackageClaim, SecretKey, SignatureFile};
+use ocp::signing::SecretKey;
 use ocp::site::{SiteInfo, SiteOptions, TarballAccess};
 use rayon::prelude::*;
 
@@ -147,24 +147,6 @@ fn tarball(entry: &IndexEntry) -> Vec<u8> {
     write_tar_gz(&base, &entries, 946_684_800).expect("a tarball")
 }
 
-fn sign(key: &SecretKey, entry: &mut IndexEntry) {
-    let claim = PackageClaim {
-        name: entry.name.clone(),
-        version: entry.version.clone(),
-        sha256: entry.sha256.clone(),
-        timestamp: Some(1_767_225_600),
-    };
-    let signature = SignatureFile::sign(
-        key,
-        entry.sha256.as_bytes(),
-        &claim.to_trusted_comment(),
-        "signature from ocp secret key",
-    )
-    .expect("sign");
-    entry.signature = signature.to_text();
-    entry.key_id = key.key_id().to_string();
-}
-
 fn write(path: &Path, bytes: &[u8]) {
     std::fs::create_dir_all(path.parent().expect("a parent")).expect("create a folder");
     std::fs::write(path, bytes).expect("write a file");
@@ -183,7 +165,7 @@ fn publish(root: &Path, config: &IndexConfig, key: &SecretKey, at: usize, versio
     );
     let yanked = at.is_multiple_of(10);
     for entry in &mut versions {
-        sign(key, entry);
+        *entry = synthetic::sign(key, entry.clone());
     }
     let mut events = vec![OwnerEvent {
         action: OwnerAction::Claim,
@@ -213,7 +195,7 @@ fn publish(root: &Path, config: &IndexConfig, key: &SecretKey, at: usize, versio
         .map(|event| owners::sign_event(event, key).expect("sign an event"))
         .collect();
     write(
-        &root.join(Index::owner_file(&name)),
+        &root.join(Index::owner_file(&name.parse().expect("a package name"))),
         format_events(&events).as_bytes(),
     );
     synthetic::write_package(root, &versions);
@@ -285,7 +267,7 @@ fn main() {
                 .entries(name)
                 .expect("entries")
                 .iter()
-                .filter(|entry| ocp::index::verify::signature_findings(entry, &owners).is_empty())
+                .filter(|entry| ocp::index::trust::check_entry(entry, &owners).is_ok())
                 .count()
         })
         .sum();

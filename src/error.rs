@@ -54,6 +54,14 @@ pub fn helped(message: impl fmt::Display, help: impl Into<String>) -> anyhow::Er
     })
 }
 
+/// Attaches a help line to an error that has already happened.
+pub fn with_help(error: impl Into<anyhow::Error>, help: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(Helped {
+        inner: error.into(),
+        help: help.into(),
+    })
+}
+
 /// The help line nearest the top of the error chain, if any layer attached one.
 pub fn find_help(error: &anyhow::Error) -> Option<&str> {
     error

@@ -8,7 +8,7 @@ use std::str::FromStr;
 
 use pep440_rs::VersionSpecifiers;
 
-use crate::model::ComponentName;
+use crate::model::{ComponentName, PackageName};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InstallSpec {
@@ -26,6 +26,8 @@ pub enum InstallSpec {
 pub enum SpecError {
     #[error("`{spec}` names no package")]
     Empty { spec: String },
+    #[error("`{name}` is neither a component name (`family.role`) nor a package name")]
+    BadName { name: String },
     #[error("`{spec}` has an invalid version requirement `{requirement}`: {reason}")]
     BadRequirement {
         spec: String,
@@ -67,6 +69,12 @@ impl InstallSpec {
             })?;
         }
         let component = name.parse::<ComponentName>().is_ok();
+        // Parsed here, so no later lookup can turn it into a path (`../x`).
+        if !component && name.parse::<PackageName>().is_err() {
+            return Err(SpecError::BadName {
+                name: name.escape_debug().to_string(),
+            });
+        }
         Ok(InstallSpec::Name {
             name: name.to_owned(),
             component,
@@ -179,5 +187,15 @@ mod tests {
     fn bad_requirements_are_refused() {
         assert!(InstallSpec::parse("shopify-osiris@banana").is_err());
         assert!(InstallSpec::parse("@1.0").is_err());
+    }
+
+    #[test]
+    fn names_that_could_become_paths_are_refused() {
+        for spec in ["../x", "../../x.extractor", "a/b", "x\\y", ".hidden", "a b"] {
+            assert!(
+                matches!(InstallSpec::parse(spec), Err(SpecError::BadName { .. })),
+                "{spec}"
+            );
+        }
     }
 }

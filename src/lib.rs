@@ -26,12 +26,16 @@
 //!   - [`schemas`]: the JSON schemas embedded from `schemas/`;
 //!   - [`index`]: the git-backed package index: its format (`config.json`, one JSON-lines
 //!     file per package at a sharded path);
+//!     `index::trust` is the one check every reader of an entry runs before acting on it
+//!     (its owner signed every field resolution and installation act on);
 //!   - [`resolve`]: which version of each OCP to install (pubgrub over the index entries,
 //!     with the environment's Osiris and Python as fixed virtual packages; a component
 //!     request allows only versions that provide the component), and why nothing fits when
 //!     nothing does;
 //!   - [`signing`]: minisign-format keys and signatures (ed25519), the trusted comment that
 //!     binds a signature to an OCP's name, version and sha256, and the trusted keys files;
+//!     `signing::canonical` is the canonical form of an entry's signed fields, whose digest
+//!     the trusted comment also carries;
 //!   - [`lockfile`]: `ocp.lock`, what a resolution chose (versions, checksums, signers,
 //!     index and environment): reading with located errors, writing in a stable order,
 //!     and the difference between two locks;
@@ -68,6 +72,8 @@
 //!   stdout).
 //! - [`error`]: help lines, the bug marker and exit codes, usable from every layer.
 //! - [`fsutil`]: atomic writes and other filesystem helpers.
+//! - [`childenv`]: the environment of the programs ocp starts (git, uv, pip), without ocp's
+//!   secrets.
 //! - [`home`]: where ocp keeps per-user files (`OCP_HOME`); resolved once by the CLI.
 
 #![warn(clippy::print_stdout, clippy::print_stderr)]
@@ -75,6 +81,7 @@
 pub mod activate;
 pub mod build;
 pub mod check;
+pub mod childenv;
 pub mod cli;
 pub mod diagnostics;
 pub mod error;

@@ -147,6 +147,16 @@ pub const PUBLISHED: &[Published] = &[
         text: SIGN_REPORT,
     },
     Published {
+        name: "site-report",
+        describes: "`ocp index site --format json`",
+        text: SITE_REPORT,
+    },
+    Published {
+        name: "test-report",
+        describes: "`ocp test --format json`",
+        text: TEST_REPORT,
+    },
+    Published {
         name: "trusted-keys-report",
         describes: "`ocp key trusted --format json`",
         text: TRUSTED_KEYS_REPORT,

@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use common::{
-    Sandbox, assert_same_tree, git, run, run_ok, set_version, stderr, stdout, tree_state,
+    Sandbox, assert_same_tree, change_version, git, run, run_ok, set_version, stderr, stdout,
+    tree_state,
 };
 
 /// A new key pair without a password; returns the secret key path and the key id.
@@ -52,6 +53,22 @@ fn bare_index(sandbox: &Sandbox, extra: &[&str]) -> PathBuf {
         .expect("git clone");
     assert!(output.status.success());
     bare
+}
+
+/// A new index that stores tarballs in a directory; returns the directory and the bare
+/// repository.
+fn directory_index(sandbox: &Sandbox) -> (PathBuf, PathBuf) {
+    let storage = sandbox.dir.path().join("tarballs");
+    let bare = bare_index(
+        sandbox,
+        &[
+            "--storage",
+            "directory",
+            "--storage-path",
+            &storage.display().to_string(),
+        ],
+    );
+    (storage, bare)
 }
 
 fn publish(sandbox: &Sandbox, root: &Path, index: &Path, key: &Path) -> Output {
@@ -516,22 +533,26 @@ fn verify_catches_tampering_and_rewritten_history() {
     );
 }
 
+/// `OCP_HOME/config.toml` naming `bare` as the index `files`, with an upload token in
+/// `OCP_TEST_UPLOAD_TOKEN` for `host`.
+fn configure_upload_token(sandbox: &Sandbox, bare: &Path, host: &str) {
+    fs::write(
+        sandbox.home().join("config.toml"),
+        format!(
+            "[registries.files]\nindex = \"{}\"\ntoken-env = \"OCP_TEST_UPLOAD_TOKEN\"\nupload-host = \"{host}\"\n",
+            bare.display()
+        ),
+    )
+    .expect("write config.toml");
+}
+
 #[test]
 fn http_storage_uploads_with_a_token_and_refuses_without_one() {
     let server = http::FileServer::start(Some("s3cret-token"));
     let sandbox = Sandbox::new();
     let upload = format!("{}/ocp/{{name}}/{{file}}", server.base);
-    let bare = bare_index(
-        &sandbox,
-        &[
-            "--storage",
-            "http",
-            "--upload-url",
-            &upload,
-            "--token-env",
-            "OCP_TEST_UPLOAD_TOKEN",
-        ],
-    );
+    let bare = bare_index(&sandbox, &["--storage", "http", "--upload-url", &upload]);
+    configure_upload_token(&sandbox, &bare, server.base.trim_start_matches("http://"));
     let (key, _) = keygen(&sandbox, "owner");
     let root = package(&sandbox, "shopify.extractor", "shopify-osiris", "1.0.0");
 
@@ -540,13 +561,16 @@ fn http_storage_uploads_with_a_token_and_refuses_without_one() {
         .env("OCP_TEST_UPLOAD_TOKEN", "wrong")
         .args(["publish", "--path"])
         .arg(&root)
-        .arg("--index")
-        .arg(&bare)
-        .arg("--key")
+        .args(["--index", "files", "--key"])
         .arg(&key));
     assert_eq!(refused.status.code(), Some(1));
     assert!(
         stderr(&refused).contains("HTTP 401"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(
+        stderr(&refused).contains("`token-env` and `upload-host` under `[registries.NAME]`"),
         "{}",
         stderr(&refused)
     );
@@ -558,9 +582,7 @@ fn http_storage_uploads_with_a_token_and_refuses_without_one() {
         .env("OCP_TEST_UPLOAD_TOKEN", "s3cret-token")
         .args(["publish", "--format", "json", "--path"])
         .arg(&root)
-        .arg("--index")
-        .arg(&bare)
-        .arg("--key")
+        .args(["--index", "files", "--key"])
         .arg(&key));
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(!stderr(&output).contains("s3cret-token") && !stdout(&output).contains("s3cret-token"));
@@ -578,18 +600,79 @@ fn http_storage_uploads_with_a_token_and_refuses_without_one() {
 }
 
 #[test]
+fn the_registry_token_variable_works_like_cargos() {
+    let server = http::FileServer::start(Some("ci-token"));
+    let sandbox = Sandbox::new();
+    let upload = format!("{}/ocp/{{name}}/{{file}}", server.base);
+    let bare = bare_index(&sandbox, &["--storage", "http", "--upload-url", &upload]);
+    fs::write(
+        sandbox.home().join("config.toml"),
+        format!("[registries.files]\nindex = \"{}\"\n", bare.display()),
+    )
+    .expect("write config.toml");
+    let (key, _) = keygen(&sandbox, "owner");
+    let root = package(&sandbox, "shopify.extractor", "shopify-osiris", "1.0.0");
+    let publish = |host: Option<&str>| {
+        let mut command = sandbox.ocp();
+        command
+            .env("OCP_REGISTRY_FILES_TOKEN", "ci-token")
+            .args(["publish", "--path"])
+            .arg(&root)
+            .args(["--index", "files", "--key"])
+            .arg(&key);
+        if let Some(host) = host {
+            command.env("OCP_REGISTRY_FILES_UPLOAD_HOST", host);
+        }
+        run(&mut command)
+    };
+    let no_host = publish(None);
+    assert_eq!(no_host.status.code(), Some(1));
+    assert!(
+        stderr(&no_host)
+            .contains("there is an upload token for the index `files`, but no host to send it to"),
+        "{}",
+        stderr(&no_host)
+    );
+    assert!(
+        server.log.lock().expect("lock").is_empty(),
+        "nothing was sent"
+    );
+    let output = publish(Some(server.base.trim_start_matches("http://")));
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        server
+            .get("/ocp/shopify-osiris/shopify_osiris-1.0.0.tar.gz")
+            .is_some()
+    );
+}
+
+#[test]
+fn index_init_refuses_a_token_variable() {
+    let sandbox = Sandbox::new();
+    let output = run(sandbox.ocp().args([
+        "index",
+        "init",
+        "new-index",
+        "--storage",
+        "http",
+        "--upload-url",
+        "https://files.example.com/{name}/{file}",
+        "--token-env",
+        "OCP_UPLOAD_TOKEN",
+    ]));
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("`--token-env` is not part of an index any more"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!sandbox.work().join("new-index").exists());
+}
+
+#[test]
 fn a_push_that_fails_for_good_takes_the_stored_tarball_back() {
     let sandbox = Sandbox::new();
-    let storage = sandbox.dir.path().join("tarballs");
-    let bare = bare_index(
-        &sandbox,
-        &[
-            "--storage",
-            "directory",
-            "--storage-path",
-            &storage.display().to_string(),
-        ],
-    );
+    let (storage, bare) = directory_index(&sandbox);
     let (key, _) = keygen(&sandbox, "owner");
     let root = package(&sandbox, "shopify.extractor", "shopify-osiris", "1.0.0");
     // The remote refuses every push.
@@ -788,7 +871,7 @@ fn broken_indexes_get_clear_errors() {
     let output = run(sandbox.ocp().args(["index", "verify"]).arg(&checkout));
     assert_eq!(output.status.code(), Some(1));
     assert!(
-        stderr(&output).contains("format version 7, but this ocp reads version 1"),
+        stderr(&output).contains("format version 7, but this ocp reads version 2"),
         "{}",
         stderr(&output)
     );
@@ -831,4 +914,268 @@ fn a_published_version_is_refused_before_the_key_is_read() {
     assert_eq!(stdout(&again), "");
     assert_same_tree("the index", &before.0, &tree_state(&bare));
     assert_same_tree("the package", &before.1, &tree_state(&root));
+}
+
+#[test]
+fn racing_publishers_of_one_version_never_lose_the_tarball() {
+    let sandbox = Sandbox::new();
+    let (storage, bare) = directory_index(&sandbox);
+    let (key, _) = keygen(&sandbox, "ci");
+    let root = package(&sandbox, "shopify.extractor", "shopify-osiris", "1.0.0");
+    // Two release jobs of the same commit, on two machines, publish the same version (the
+    // same bytes) at the same moment, round after round.
+    let jobs = [Sandbox::new(), Sandbox::new()];
+    for round in 0..20 {
+        let version = format!("1.0.{round}");
+        if round > 0 {
+            change_version(&root, &format!("1.0.{}", round - 1), &version);
+        }
+        let children: Vec<_> = jobs
+            .iter()
+            .enumerate()
+            .map(|(number, job)| {
+                // Two machines commit as two identities, so their commits differ even
+                // within one second and one push must lose.
+                job.ocp()
+                    .env("GIT_AUTHOR_NAME", format!("release job {number}"))
+                    .env("GIT_COMMITTER_NAME", format!("release job {number}"))
+                    .args(["publish", "--path"])
+                    .arg(&root)
+                    .arg("--index")
+                    .arg(&bare)
+                    .arg("--key")
+                    .arg(&key)
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .expect("spawn")
+            })
+            .collect();
+        let outputs: Vec<Output> = children
+            .into_iter()
+            .map(|child| child.wait_with_output().expect("wait"))
+            .collect();
+        let winners = outputs.iter().filter(|o| o.status.success()).count();
+        assert_eq!(
+            winners,
+            1,
+            "round {round}: exactly one publish lands:\n{}\n---\n{}",
+            stderr(&outputs[0]),
+            stderr(&outputs[1])
+        );
+        for loser in outputs.iter().filter(|o| !o.status.success()) {
+            assert!(
+                stderr(loser).contains("is already published"),
+                "round {round}: {}",
+                stderr(loser)
+            );
+        }
+        let tarball = storage.join(format!("shopify-osiris/shopify_osiris-{version}.tar.gz"));
+        let bytes = fs::read(&tarball)
+            .unwrap_or_else(|_| panic!("round {round}: the winner's tarball is gone"));
+        let checkout = clone(&sandbox, &bare, "race-check");
+        let entries =
+            fs::read_to_string(checkout.join("packages/sh/op/shopify-osiris")).expect("entries");
+        let entry: serde_json::Value =
+            serde_json::from_str(entries.lines().last().expect("a line")).expect("json");
+        assert_eq!(entry["version"], version.as_str());
+        assert_eq!(
+            hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)),
+            entry["sha256"].as_str().expect("sha256"),
+            "round {round}"
+        );
+    }
+    let (code, report) = verify(&sandbox, &clone(&sandbox, &bare, "race-final"), &[]);
+    assert_eq!(code, Some(0), "{report:#}");
+}
+
+#[test]
+fn a_rewritten_index_is_taken_only_when_accepted() {
+    let sandbox = Sandbox::new();
+    let bare = bare_index(&sandbox, &[]);
+    let (key, _) = keygen(&sandbox, "owner");
+    let root = package(&sandbox, "shopify.extractor", "shopify-osiris", "1.0.0");
+    assert!(publish(&sandbox, &root, &bare, &key).status.success());
+    let search = || run(sandbox.ocp().args(["search", "shop", "--index"]).arg(&bare));
+    assert!(search().status.success());
+    let seen = fs::read_dir(sandbox.home().join("index/seen"))
+        .expect("ocp remembers the heads it saw")
+        .count();
+    assert!(seen >= 1);
+
+    // The maintainers drop the last commit on purpose and force-push.
+    let checkout = clone(&sandbox, &bare, "maintainer");
+    git(&checkout, &["reset", "--hard", "HEAD~1"]);
+    git(&checkout, &["push", "--quiet", "--force", "origin", "main"]);
+    let refused = search();
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).contains("was rewritten")
+            && stderr(&refused).contains("Publish shopify-osiris 1.0.0"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(stdout(&refused).is_empty());
+
+    let accepted = run(sandbox
+        .ocp()
+        .args(["index", "accept-rewrite", "--index"])
+        .arg(&bare));
+    assert!(accepted.status.success(), "{}", stderr(&accepted));
+    assert!(
+        stderr(&accepted).contains("1 commit(s) gone, 0 new"),
+        "{}",
+        stderr(&accepted)
+    );
+    let after = search();
+    assert!(after.status.success(), "{}", stderr(&after));
+    assert!(
+        stdout(&after).is_empty(),
+        "the package is gone with its commit"
+    );
+    // Appending again is an ordinary fast-forward.
+    assert!(publish(&sandbox, &root, &bare, &key).status.success());
+    assert!(stdout(&search()).contains("shopify-osiris 1.0.0"));
+}
+
+/// Turns an index published by this ocp into a format 1 index, as an older ocp wrote it:
+/// `format_version` 1, `token_env` in the config, and signatures whose trusted comment names
+/// only the package, version and sha256 (made by the real `minisign`).
+fn downgrade_to_format_1(checkout: &Path, key: &Path) {
+    let config = checkout.join("config.json");
+    let text = fs::read_to_string(&config).expect("config");
+    fs::write(
+        &config,
+        text.replace("\"format_version\": 2", "\"format_version\": 1"),
+    )
+    .expect("write config");
+    let file = checkout.join("packages/sh/op/shopify-osiris");
+    let mut lines = Vec::new();
+    for line in fs::read_to_string(&file).expect("entries").lines() {
+        let mut entry: serde_json::Value = serde_json::from_str(line).expect("json");
+        let version = entry["version"].as_str().expect("version").to_owned();
+        let sha = entry["sha256"].as_str().expect("sha").to_owned();
+        let tarball = checkout.join(format!("tarballs/sh/op/shopify_osiris-{version}.tar.gz"));
+        let minisig = sandbox_minisign(
+            key,
+            &tarball,
+            &format!("ocp-package:shopify-osiris version:{version} sha256:{sha} timestamp:1"),
+        );
+        entry["signature"] = serde_json::Value::String(minisig);
+        lines.push(entry.to_string());
+    }
+    fs::write(&file, lines.join("\n") + "\n").expect("write entries");
+}
+
+/// Signs `file` with the real `minisign` and the given trusted comment; returns the `.minisig`.
+fn sandbox_minisign(key: &Path, file: &Path, comment: &str) -> String {
+    let signature = file.with_extension("gz.minisig");
+    let output = Command::new("minisign")
+        .args(["-S", "-s"])
+        .arg(key)
+        .arg("-m")
+        .arg(file)
+        .arg("-x")
+        .arg(&signature)
+        .args(["-t", comment])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run minisign");
+    assert!(
+        output.status.success(),
+        "minisign: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = fs::read_to_string(&signature).expect("signature");
+    fs::remove_file(&signature).expect("remove");
+    text
+}
+
+#[test]
+fn a_format_1_index_is_migrated_by_its_owner() {
+    let sandbox = Sandbox::new();
+    let bare = bare_index(&sandbox, &[]);
+    let (key, _) = keygen(&sandbox, "owner");
+    let root = package(&sandbox, "shopify.extractor", "shopify-osiris", "1.0.0");
+    assert!(publish(&sandbox, &root, &bare, &key).status.success());
+    let checkout = clone(&sandbox, &bare, "old");
+    downgrade_to_format_1(&checkout, &key);
+    git(
+        &checkout,
+        &[
+            "-c",
+            "user.name=x",
+            "-c",
+            "user.email=x@x",
+            "commit",
+            "-qam",
+            "format 1",
+        ],
+    );
+
+    let refused = run(sandbox.ocp().args(["index", "verify"]).arg(&checkout));
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).contains(
+            "the index uses format version 1, whose signatures do not cover dependencies"
+        ),
+        "{}",
+        stderr(&refused)
+    );
+
+    // An entry edited in its unsigned fields is not blessed by the migration.
+    let tampered = clone(&sandbox, &bare, "tampered");
+    downgrade_to_format_1(&tampered, &key);
+    let file = tampered.join("packages/sh/op/shopify-osiris");
+    let text = fs::read_to_string(&file).expect("entries");
+    fs::write(&file, text.replace("\"pyyaml>=6.0\"", "\"evil>=1\"")).expect("write");
+    assert!(
+        fs::read_to_string(&file)
+            .expect("entries")
+            .contains("evil>=1")
+    );
+    git(
+        &tampered,
+        &[
+            "-c",
+            "user.name=x",
+            "-c",
+            "user.email=x@x",
+            "commit",
+            "-qam",
+            "format 1, edited",
+        ],
+    );
+    let output = run(sandbox
+        .ocp()
+        .args(["index", "migrate"])
+        .arg(&tampered)
+        .arg("--key")
+        .arg(&key));
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains(
+            "the entry's python_dependencies differ from what the tarball's `ocp.json` declares"
+        ),
+        "{}",
+        stderr(&output)
+    );
+
+    // The honest one migrates, and then verifies as format 2.
+    let output = run(sandbox
+        .ocp()
+        .args(["index", "migrate"])
+        .arg(&checkout)
+        .arg("--key")
+        .arg(&key));
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("Re-signed shopify-osiris 1.0.0"),
+        "{}",
+        stderr(&output)
+    );
+    let head = git(&checkout, &["log", "-1", "--format=%s"]);
+    assert_eq!(head.trim(), "Migrate the index to format 2");
+    let (code, report) = verify(&sandbox, &checkout, &[]);
+    assert_eq!(code, Some(0), "{report:#}");
 }

@@ -547,15 +547,18 @@ fn downloads_come_from_an_http_server() {
             .ocp()
             .args(["index", "init"])
             .arg(&index)
-            .args([
-                "--storage",
-                "http",
-                "--upload-url",
-                &upload,
-                "--token-env",
-                "OCP_TEST_TOKEN",
-            ]),
+            .args(["--storage", "http", "--upload-url", &upload]),
     );
+    // The upload token belongs to the publisher's configuration, not to the index.
+    fs::write(
+        world.sandbox.home().join("config.toml"),
+        format!(
+            "[registries.files]\nindex = \"{}\"\ntoken-env = \"OCP_TEST_TOKEN\"\nupload-host = \"{}\"\n",
+            index.display(),
+            server.base.trim_start_matches("http://")
+        ),
+    )
+    .expect("write config.toml");
     let root = world.sandbox.work().join("pkg");
     run_ok(
         world
@@ -571,8 +574,7 @@ fn downloads_come_from_an_http_server() {
             .env("OCP_TEST_TOKEN", "token")
             .args(["publish", "--path"])
             .arg(&root)
-            .arg("--index")
-            .arg(&index)
+            .args(["--index", "files"])
             .arg("--key")
             .arg(&world.key),
     );

@@ -130,6 +130,8 @@ fn ocp_signature_of_an_ocp_tarball_verifies_with_minisign() {
         text.contains("Trusted comment: ocp-package:shopify-osiris version:0.1.0 sha256:"),
         "{text}"
     );
+    // The comment also binds the signed fields (components, dependencies, requirements).
+    assert!(text.contains(" entry:"), "{text}");
 
     let output = run_ok(
         sandbox
@@ -886,6 +888,20 @@ fn a_trusted_comment_naming_another_package_or_version_fails() {
         &format!(
             "the signature is for a tarball with sha256 {other_sha}, but this file's sha256 is {sha}"
         ),
+    );
+
+    // A claim whose signed fields are not what the tarball's ocp.json declares.
+    minisign_with_comment(
+        &sandbox,
+        &tarball,
+        &format!(
+            "ocp-package:shopify-osiris version:0.1.0 sha256:{sha} entry:{} timestamp:1",
+            "0".repeat(64)
+        ),
+    );
+    assert_user_error(
+        &verify(&public),
+        "the signature covers other components, dependencies or requirements",
     );
 
     // A package claim on a file that is not an OCP tarball.

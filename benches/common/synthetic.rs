@@ -6,7 +6,11 @@
 
 use std::path::Path;
 
-use ocp::index::format::{EntryDependency, IndexEntry, format_entries, shard};
+use ocp::index::format::{
+    EntryDependency, IndexEntry, OwnerAction, OwnerEvent, format_entries, format_events, shard,
+};
+use ocp::index::owners::sign_event;
+use ocp::signing::{PackageClaim, SecretKey, SignatureFile};
 
 pub const PACKAGES: usize = 10_000;
 pub const SEED: u64 = 0x0c9_5eed;
@@ -70,6 +74,50 @@ pub fn write_package(root: &Path, entries: &[IndexEntry]) {
     let path = root.join("packages").join(shard(&entries[0].name));
     std::fs::create_dir_all(path.parent().expect("a parent")).expect("create a shard folder");
     std::fs::write(path, format_entries(entries)).expect("write a package file");
+}
+
+/// Signs an entry as `ocp publish` does: the trusted comment names the package, version and
+/// sha256, and carries the digest of the signed fields.
+pub fn sign(key: &SecretKey, mut entry: IndexEntry) -> IndexEntry {
+    let claim = PackageClaim {
+        name: entry.name.clone(),
+        version: entry.version.clone(),
+        sha256: entry.sha256.clone(),
+        entry: Some(entry.signed_fields().digest().to_hex()),
+        timestamp: Some(1_767_225_600),
+    };
+    let signature = SignatureFile::sign(
+        key,
+        entry.sha256.as_bytes(),
+        &claim.to_trusted_comment(),
+        "signature from ocp secret key",
+    )
+    .expect("sign an entry");
+    entry.signature = signature.to_text();
+    entry.key_id = key.key_id().to_string();
+    entry
+}
+
+/// Writes a package file with every entry signed by `key`, and its owner log (one claim by
+/// `key`), as `ocp publish` leaves them.
+pub fn write_signed_package(root: &Path, key: &SecretKey, entries: &[IndexEntry]) {
+    let name = &entries[0].name;
+    let signed: Vec<IndexEntry> = entries.iter().map(|e| sign(key, e.clone())).collect();
+    let claim = OwnerEvent {
+        action: OwnerAction::Claim,
+        package: name.clone(),
+        key_id: Some(key.key_id().to_string()),
+        public_key: Some(key.public_key().to_base64()),
+        version: None,
+        by: String::new(),
+        time: "2026-01-01T00:00:00Z".to_owned(),
+        signature: String::new(),
+    };
+    let claim = sign_event(claim, key).expect("sign a claim");
+    write_package(root, &signed);
+    let path = root.join("owners").join(shard(name));
+    std::fs::create_dir_all(path.parent().expect("a parent")).expect("create a shard folder");
+    std::fs::write(path, format_events(&[claim])).expect("write an owner log");
 }
 
 /// The ordinary packages: each depends on 0-3 packages further down the list, with

@@ -1,4 +1,4 @@
-//! `ocp index init`, `ocp index verify` and `ocp index site`.
+//! `ocp index init`, `verify`, `site`, `migrate` and `accept-rewrite`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -26,6 +26,8 @@ enum IndexCommand {
     Init(InitArgs),
     Verify(VerifyArgs),
     Site(SiteArgs),
+    Migrate(MigrateArgs),
+    AcceptRewrite(AcceptRewriteArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -34,7 +36,7 @@ enum StorageKind {
     Index,
     /// Tarballs are written to a local or shared directory (`--storage-path`)
     Directory,
-    /// Tarballs are uploaded with HTTP PUT (`--upload-url`, optional `--token-env`)
+    /// Tarballs are uploaded with HTTP PUT (`--upload-url`); the token is each publisher's own
     Http,
 }
 
@@ -45,7 +47,7 @@ enum StorageKind {
 /// tree, so a path to it works as `--index` as it is; or push it to any git host.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  ocp index init ./ocp-index\n  ocp index init ./ocp-index --storage directory --storage-path /srv/ocp\n  ocp index init ./ocp-index --storage http --upload-url 'https://files.example.com/ocp/{name}/{file}' --token-env OCP_UPLOAD_TOKEN"
+    after_help = "Examples:\n  ocp index init ./ocp-index\n  ocp index init ./ocp-index --storage directory --storage-path /srv/ocp\n  ocp index init ./ocp-index --storage http --upload-url 'https://files.example.com/ocp/{name}/{file}'\n\nWith HTTP storage, each publisher names the token and the host it may go to in their own\n`OCP_HOME/config.toml` (`token-env` and `upload-host` under `[registries.NAME]`); the index\nnever chooses credentials."
 )]
 struct InitArgs {
     /// Where to create the index (a new or empty directory)
@@ -63,18 +65,56 @@ struct InitArgs {
     #[arg(long, value_name = "URL")]
     upload_url: Option<String>,
 
-    /// With `--storage http`: the environment variable that holds the upload token
-    #[arg(long, value_name = "VAR")]
+    /// No longer part of an index: credentials come from each publisher's configuration
+    #[arg(long, value_name = "VAR", hide = true)]
     token_env: Option<String>,
+}
+
+/// Re-sign a format 1 index so it becomes format 2
+///
+/// Format 1 signatures cover a version's name, version and sha256 only. For every version of
+/// the packages your key owns, this fetches the tarball, checks its sha256 and its old
+/// signature, checks that the entry says exactly what the tarball's `ocp.json` declares, and
+/// signs it again so the signature covers the components, dependencies, Python requirements
+/// and ranges too. When every version of every package is re-signed (each owner runs this for
+/// their packages), `config.json` moves to format 2. Changes are committed in the checkout;
+/// review them and push.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  git clone git@github.com:acme/ocp-index.git && cd ocp-index\n  ocp index migrate --key ~/.ocp/keys/ocp.key && git push"
+)]
+struct MigrateArgs {
+    /// The index checkout
+    #[arg(default_value = ".")]
+    path: PathBuf,
+
+    /// The secret key file of an owner [default: `OCP_SIGNING_KEY`, then `OCP_HOME/keys/ocp.key`]
+    #[arg(long, value_name = "PATH")]
+    key: Option<PathBuf>,
+}
+
+/// Accept an index whose history was rewritten
+///
+/// ocp remembers the last state it saw of each index and refuses an update that does not
+/// contain it (a force-push), because a rewritten history can replace a package's owners and
+/// signed versions. When the index's maintainers rewrote it on purpose, and you checked the
+/// change with them, this takes the index as it is now and remembers its new head.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  ocp index accept-rewrite --index acme")]
+struct AcceptRewriteArgs {
+    /// The index: a name from `OCP_HOME/config.toml`, a git URL or a path [default: the local index]
+    #[arg(long, value_name = "NAME|URL|PATH", env = "OCP_INDEX")]
+    index: Option<String>,
 }
 
 /// Check an index: entries, signatures, checksums, components and history
 ///
 /// Checks every entry against the schema, every signature against the package's owners
-/// (from the signed owner log), tarball checksums where the tarballs can be reached, that
-/// each component belongs to one package, and with `--since REV` that history since REV only
-/// appended lines or flipped `yanked`. This is what an index repository's CI runs. Exit 1 when
-/// anything is wrong.
+/// (from the signed owner log) and against every field of its entry (an edited dependency,
+/// component, Python requirement or range fails), tarball checksums where the tarballs can be
+/// reached, that each component belongs to one package, and with `--since REV` that history
+/// since REV only appended lines or flipped `yanked`. This is what an index repository's CI
+/// runs. Exit 1 when anything is wrong.
 #[derive(Debug, Args)]
 #[command(
     after_help = "Examples:\n  ocp index verify\n  ocp index verify ./ocp-index --since origin/main --format json"
@@ -176,6 +216,12 @@ struct JsonVerify<'a> {
 pub fn run(args: IndexArgs, shell: &mut Shell) -> anyhow::Result<ExitCode> {
     match args.command {
         IndexCommand::Init(args) => {
+            if args.token_env.is_some() {
+                return Err(helped(
+                    "`--token-env` is not part of an index any more: an index does not choose which credentials are sent",
+                    "leave it out; each publisher sets `token-env` and `upload-host` under `[registries.NAME]` in their `OCP_HOME/config.toml`",
+                ));
+            }
             let storage = match args.storage {
                 StorageKind::Index => Storage::Index,
                 StorageKind::Directory => {
@@ -198,16 +244,15 @@ pub fn run(args: IndexArgs, shell: &mut Shell) -> anyhow::Result<ExitCode> {
                             "write the URL the server accepts PUT requests at",
                         ));
                     }
-                    Storage::Http {
-                        upload,
-                        token_env: args.token_env,
-                    }
+                    Storage::Http { upload }
                 }
             };
             ops::init(shell, &args.path, storage)?;
             Ok(ExitCode::SUCCESS)
         }
         IndexCommand::Site(args) => run_site(args, shell),
+        IndexCommand::Migrate(args) => run_migrate(args, shell),
+        IndexCommand::AcceptRewrite(args) => run_accept(args, shell),
         IndexCommand::Verify(args) => {
             let opts = VerifyIndexOpts {
                 path: args.path.clone(),
@@ -344,5 +389,30 @@ fn run_site(args: SiteArgs, shell: &mut Shell) -> anyhow::Result<ExitCode> {
             ),
         )?,
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_migrate(args: MigrateArgs, shell: &mut Shell) -> anyhow::Result<ExitCode> {
+    let home = crate::home::ocp_home()?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    ops::migrate(
+        shell,
+        ops::MigrateOpts {
+            path: args.path,
+            key: super::key::secret_key_source(args.key, &home),
+            password: super::key::password_source(),
+            now,
+        },
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_accept(args: AcceptRewriteArgs, shell: &mut Shell) -> anyhow::Result<ExitCode> {
+    let home = crate::home::ocp_home()?;
+    let location = crate::ops::registry::locate(&home, args.index.as_deref())?;
+    ops::accept_rewrite(shell, &location)?;
     Ok(ExitCode::SUCCESS)
 }

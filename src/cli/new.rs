@@ -162,7 +162,7 @@ fn resolve(component: &str, common: &CommonArgs) -> anyhow::Result<NewPackage> {
 /// `Name <email>` from the user's git configuration, as cargo does.
 fn git_author() -> Option<String> {
     let read = |key: &str| -> Option<String> {
-        let output = Command::new("git")
+        let output = crate::childenv::without_secrets(&mut Command::new("git"))
             .args(["config", "--get", key])
             .output()
             .ok()?;

@@ -24,6 +24,16 @@ use crate::{build, home};
 ///
 /// With no `--index`, publishes to the default local index under `OCP_HOME`, created on first
 /// use, so `ocp publish` then `ocp install` works with no server.
+///
+/// An index that stores tarballs on an HTTP server gets an upload token only from your own
+/// configuration, and only for the host you name there:
+///
+///   [registries.acme]                  # in OCP_HOME/config.toml
+///   index = "git@github.com:acme/ocp-index.git"
+///   token-env = "ACME_UPLOAD_TOKEN"    # the variable that holds the token
+///   upload-host = "files.acme.example" # the only host it is sent to
+///
+/// or `OCP_REGISTRY_ACME_TOKEN` and `OCP_REGISTRY_ACME_UPLOAD_HOST`.
 #[derive(Debug, Args)]
 #[command(
     after_help = "Examples:\n  ocp publish\n  ocp publish --index acme --dry-run\n  OCP_SIGNING_KEY=\"$KEY\" OCP_SIGNING_KEY_PASSWORD=\"$PASS\" ocp publish --index git@github.com:acme/ocp-index.git --format json"
@@ -85,16 +95,18 @@ pub fn run(args: PublishArgs, shell: &mut Shell) -> anyhow::Result<ExitCode> {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
+    let location = registry::locate(&home, args.index.as_deref())?;
+    let credential = registry::upload_credential(&location, &|name| std::env::var(name).ok())?;
     let opts = PublishOpts {
         path: args.path,
-        location: registry::locate(&home, args.index.as_deref())?,
+        location,
         dry_run: args.dry_run,
         allow_dirty: args.allow_dirty,
         key: secret_key_source(args.key, &home),
         password: password_source(),
         mtime,
         now,
-        env: Box::new(|name| std::env::var(name).ok()),
+        credential,
     };
     let published = ops::publish(shell, opts)?;
     match args.format {

@@ -2,11 +2,32 @@
 //! per package at a sharded path, one line per published version. Described for people in
 //! `registry-index/README.md` and for machines in `schemas/index-*.schema.json`. This module
 //! only reads and writes the format; git, storage and policy live elsewhere.
+//!
+//! Reading is bounded before anything is trusted: a line longer than [`MAX_LINE_BYTES`] or a
+//! file with more than [`MAX_LINES`] lines is refused, and [`IndexEntry::check`] parses every
+//! field that becomes a name, a path or a requirement before anyone acts on it.
+
+use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-/// The index format this ocp reads and writes.
-pub const FORMAT_VERSION: u32 = 1;
+use crate::model::{ComponentName, KeyId, PackageName, PackageVersion};
+use crate::signing::canonical::borrowed;
+use crate::signing::{SignedDependency, SignedFields};
+
+/// The index format this ocp reads and writes. Format 2 signs every field an entry's
+/// dependents act on (see [`crate::signing::canonical`]) and keeps credentials out of
+/// `config.json`; format 1 indexes are migrated with `ocp index migrate`.
+pub const FORMAT_VERSION: u32 = 2;
+
+/// The longest line ocp reads from an index file. Entries are well under 4 KiB.
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
+/// The most lines ocp reads from one index file (versions of a package, owner events).
+pub const MAX_LINES: usize = 10_000;
+/// The largest package file or owner log ocp reads.
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+/// The largest `config.json` or component record ocp reads.
+pub const MAX_SMALL_FILE_BYTES: u64 = 64 * 1024;
 
 /// A dependency of one OCP on another.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,13 +98,11 @@ pub enum Storage {
         /// The directory; `{name}` and `{file}` locate a tarball below it.
         path: String,
     },
-    /// An HTTP(S) server that accepts `PUT`.
+    /// An HTTP(S) server that accepts `PUT`. The token for uploads, and the host it may go
+    /// to, come from the publisher's own configuration, never from the index.
     Http {
         /// The upload URL template (`https://host/ocp/{name}/{file}`).
         upload: String,
-        /// The environment variable holding a bearer token for uploads, if the server needs one.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        token_env: Option<String>,
     },
 }
 
@@ -117,7 +136,7 @@ impl IndexConfig {
             Storage::Directory { path } => {
                 format!("file://{}/{{name}}/{{file}}", path.trim_end_matches('/'))
             }
-            Storage::Http { upload, .. } => upload.clone(),
+            Storage::Http { upload } => upload.clone(),
         };
         IndexConfig {
             format_version: FORMAT_VERSION,
@@ -225,6 +244,83 @@ pub struct ComponentRecord {
 }
 
 impl IndexEntry {
+    /// The fields the owner's signature covers, in the form whose digest the signature's
+    /// trusted comment carries.
+    pub fn signed_fields(&self) -> SignedFields<'_> {
+        SignedFields {
+            components: borrowed(&self.components),
+            dependencies: self
+                .dependencies
+                .iter()
+                .map(|d| SignedDependency::new(&d.name, &d.requirement))
+                .collect(),
+            name: self.name.clone(),
+            osiris: &self.osiris,
+            python: &self.python,
+            python_dependencies: borrowed(&self.python_dependencies),
+            sha256: &self.sha256,
+            version: &self.version,
+        }
+    }
+
+    /// Parses every field that becomes a name, a path, a version or a requirement: the
+    /// package and dependency names are normalized distribution names, the components are
+    /// `family.role`, the version is normalized PEP 440, the ranges are PEP 440 specifiers,
+    /// the Python requirements are PEP 508 and none starts with `-` (so none can be read as
+    /// an option by uv or pip). The reason says which field is wrong and how.
+    pub fn check(&self) -> Result<(), String> {
+        check_package_name(&self.name, "name")?;
+        let version: PackageVersion = self
+            .version
+            .parse()
+            .map_err(|error: crate::model::VersionError| error.to_string())?;
+        if version.to_string() != self.version {
+            return Err(format!(
+                "version `{}` is not in normalized form (`{version}`)",
+                self.version
+            ));
+        }
+        if !is_hex_digest(&self.sha256) {
+            return Err(format!(
+                "sha256 `{}` is not 64 lowercase hex digits",
+                self.sha256
+            ));
+        }
+        self.key_id
+            .parse::<KeyId>()
+            .map_err(|error| format!("key_id: {error}"))?;
+        if self.components.is_empty() {
+            return Err("it lists no components".to_owned());
+        }
+        for component in &self.components {
+            component
+                .parse::<ComponentName>()
+                .map_err(|error| error.to_string())?;
+        }
+        for dependency in &self.dependencies {
+            check_package_name(&dependency.name, "dependency")?;
+        }
+        for specifiers in std::iter::once(&self.osiris)
+            .chain(std::iter::once(&self.python))
+            .chain(self.dependencies.iter().map(|d| &d.requirement))
+        {
+            if !specifiers.trim().is_empty() {
+                pep440_rs::VersionSpecifiers::from_str(specifiers).map_err(|error| {
+                    format!("`{specifiers}` is not a valid version range: {error}")
+                })?;
+            }
+        }
+        for requirement in &self.python_dependencies {
+            check_python_requirement(requirement)?;
+        }
+        time::OffsetDateTime::parse(
+            &self.published,
+            &time::format_description::well_known::Rfc3339,
+        )
+        .map_err(|_| format!("`published` is not an RFC 3339 time: `{}`", self.published))?;
+        Ok(())
+    }
+
     /// The entry for a built package: what its manifest says, with the tarball's checksum,
     /// its signature and the signer's key id.
     pub fn from_manifest(
@@ -258,6 +354,48 @@ impl IndexEntry {
     }
 }
 
+/// A normalized distribution name, as every name in an entry must be.
+fn check_package_name(name: &str, what: &str) -> Result<(), String> {
+    let parsed = name
+        .parse::<PackageName>()
+        .map_err(|error| format!("{what} `{}`: {error}", name.escape_debug()))?;
+    if parsed.normalized() != name {
+        return Err(format!(
+            "{what} `{name}` is not a normalized distribution name (`{}`)",
+            parsed.normalized()
+        ));
+    }
+    Ok(())
+}
+
+/// A PEP 508 requirement that no installer can read as an option.
+fn check_python_requirement(requirement: &str) -> Result<(), String> {
+    if requirement.trim_start().starts_with('-') {
+        return Err(format!(
+            "the Python requirement `{}` starts with `-`, so uv or pip would read it as an option",
+            requirement.escape_debug()
+        ));
+    }
+    if requirement.chars().any(char::is_control) {
+        return Err(format!(
+            "the Python requirement `{}` holds a control character",
+            requirement.escape_debug()
+        ));
+    }
+    pep508_rs::Requirement::<pep508_rs::VerbatimUrl>::from_str(requirement).map_err(|error| {
+        format!(
+            "the Python requirement `{requirement}` is not valid PEP 508: {}",
+            error.to_string().lines().next().unwrap_or_default()
+        )
+    })?;
+    Ok(())
+}
+
+/// 64 lowercase hex digits.
+fn is_hex_digest(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
 /// Why a line of an index file could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("line {line}: {reason}")]
@@ -272,16 +410,45 @@ pub fn parse_entries(text: &str) -> Result<Vec<IndexEntry>, LineError> {
     parse_lines(text)
 }
 
+/// Reads one JSON object per non-empty line, refusing lines longer than [`MAX_LINE_BYTES`]
+/// and files of more than [`MAX_LINES`] lines before parsing anything.
 fn parse_lines<T: serde::de::DeserializeOwned>(text: &str) -> Result<Vec<T>, LineError> {
+    let mut out = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        if index >= MAX_LINES {
+            return Err(LineError {
+                line: index + 1,
+                reason: format!("the file has more than {MAX_LINES} lines"),
+            });
+        }
+        if line.len() > MAX_LINE_BYTES {
+            return Err(LineError {
+                line: index + 1,
+                reason: format!(
+                    "the line is {} bytes long; index lines are at most {MAX_LINE_BYTES} bytes",
+                    line.len()
+                ),
+            });
+        }
+        if line.trim().is_empty() {
+            continue;
+        }
+        out.push(serde_json::from_str(line).map_err(|error| LineError {
+            line: index + 1,
+            reason: error.to_string(),
+        })?);
+    }
+    Ok(out)
+}
+
+/// The 1-based line numbers of the non-empty lines of `text`, in order: the line of each
+/// value [`parse_entries`] returns.
+pub fn entry_lines(text: &str) -> Vec<usize> {
     text.lines()
         .enumerate()
         .filter(|(_, line)| !line.trim().is_empty())
-        .map(|(index, line)| {
-            serde_json::from_str(line).map_err(|error| LineError {
-                line: index + 1,
-                reason: error.to_string(),
-            })
-        })
+        .map(|(index, _)| index + 1)
+        .take(MAX_LINES)
         .collect()
 }
 
@@ -310,6 +477,28 @@ pub fn shard(name: &str) -> String {
     }
 }
 
+/// A valid entry for tests (unsigned).
+#[cfg(test)]
+pub(crate) fn example_entry() -> IndexEntry {
+    IndexEntry {
+        name: "shopify-osiris".into(),
+        version: "1.0.0".into(),
+        components: vec!["shopify.extractor".into()],
+        dependencies: vec![EntryDependency {
+            name: "base-osiris".into(),
+            requirement: ">=1.0".into(),
+        }],
+        osiris: ">=0.5.0,<1.0.0".into(),
+        python: ">=3.11".into(),
+        python_dependencies: vec!["requests>=2".into()],
+        sha256: "0".repeat(64),
+        signature: String::new(),
+        key_id: "0123456789ABCDEF".into(),
+        yanked: false,
+        published: "2026-11-26T06:00:00Z".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -325,21 +514,8 @@ mod tests {
     #[test]
     fn entries_round_trip_and_errors_name_the_line() {
         let entry = IndexEntry {
-            name: "shopify-osiris".into(),
-            version: "1.0.0".into(),
-            components: vec!["shopify.extractor".into()],
-            dependencies: vec![EntryDependency {
-                name: "base-osiris".into(),
-                requirement: ">=1.0".into(),
-            }],
-            osiris: ">=0.5.0,<1.0.0".into(),
-            python: ">=3.11".into(),
-            python_dependencies: vec!["requests>=2".into()],
-            sha256: "0".repeat(64),
             signature: "untrusted comment: x\nRUQ=\ntrusted comment: t\nAA==\n".into(),
-            key_id: "0123456789ABCDEF".into(),
-            yanked: false,
-            published: "2026-11-26T06:00:00Z".into(),
+            ..example_entry()
         };
         let text = format_entries(&[entry.clone(), entry.clone()]);
         assert_eq!(
@@ -348,5 +524,57 @@ mod tests {
         );
         let error = parse_entries(&format!("{text}{{not json\n")).expect_err("bad line");
         assert_eq!(error.line, 3);
+    }
+
+    fn valid_entry() -> IndexEntry {
+        example_entry()
+    }
+
+    #[test]
+    fn check_parses_every_name_and_requirement() {
+        valid_entry().check().expect("valid");
+        type Edit = fn(&mut IndexEntry);
+        let cases: Vec<(Edit, &str)> = vec![
+            (|e| e.name = "../x".into(), "name `../x`"),
+            (|e| e.name = "Shopify-Osiris".into(), "normalized"),
+            (
+                |e| e.dependencies[0].name = "../../outside".into(),
+                "dependency `../../outside`",
+            ),
+            (|e| e.components = vec!["../x".into()], "component name"),
+            (|e| e.components.clear(), "no components"),
+            (|e| e.version = "1.0/../../x".into(), "1.0/../../x"),
+            (
+                |e| e.python_dependencies = vec!["--no-build-isolation".into()],
+                "starts with `-`",
+            ),
+            (
+                |e| e.python_dependencies = vec!["requests\n[x]".into()],
+                "control character",
+            ),
+            (
+                |e| e.python_dependencies = vec!["not a requirement!".into()],
+                "not valid PEP 508",
+            ),
+            (|e| e.osiris = ">>0.5".into(), "not a valid version range"),
+            (|e| e.key_id = "x".into(), "key_id"),
+            (|e| e.sha256 = "XY".into(), "sha256"),
+        ];
+        for (edit, expected) in cases {
+            let mut entry = valid_entry();
+            edit(&mut entry);
+            let reason = entry.check().expect_err(expected);
+            assert!(reason.contains(expected), "{expected}: {reason}");
+        }
+    }
+
+    #[test]
+    fn long_lines_and_long_files_are_refused_before_parsing() {
+        let long = format!("{{\"name\": \"{}\"}}\n", "a".repeat(MAX_LINE_BYTES));
+        let error = parse_entries(&long).expect_err("too long");
+        assert!(error.reason.contains("bytes long"), "{error}");
+        let many = "\n".repeat(MAX_LINES + 1);
+        let error = parse_entries(&many).expect_err("too many");
+        assert!(error.reason.contains("more than"), "{error}");
     }
 }

@@ -1,6 +1,7 @@
 //! The system `git`, run as a child process, so users' SSH keys, credential helpers and
 //! proxies work for indexes as they do for their own repositories. Every failure carries the
-//! command and what git said.
+//! command and what git said. git runs without ocp's secrets in its environment
+//! ([`crate::childenv`]), so hooks and credential helpers never see a signing key or token.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -12,6 +13,8 @@ pub enum GitError {
     NotFound(#[source] std::io::Error),
     #[error("`git {command}` failed: {stderr}")]
     Failed { command: String, stderr: String },
+    #[error("failed to prepare a scratch repository to fetch into")]
+    Scratch(#[source] std::io::Error),
 }
 
 /// The outcome of a push.
@@ -22,6 +25,27 @@ pub enum PushOutcome {
     Rejected,
 }
 
+/// What a quarantined fetch brought: a scratch repository (removed when this is dropped)
+/// and the fetched branch head.
+#[derive(Debug)]
+pub struct Fetched {
+    _scratch: tempfile::TempDir,
+    /// The scratch repository, which holds the fetched commits and sees the clone's.
+    pub repo: Repo,
+    pub head: String,
+}
+
+/// How two commits of an index differ.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct HistoryChange {
+    /// `<short hash> <subject>` of commits only the old state has.
+    pub dropped: Vec<String>,
+    /// `<short hash> <subject>` of commits only the new state has.
+    pub added: Vec<String>,
+    /// Files that differ: status letter and path.
+    pub files: Vec<(char, String)>,
+}
+
 /// A git working tree.
 #[derive(Debug, Clone)]
 pub struct Repo {
@@ -30,6 +54,7 @@ pub struct Repo {
 
 fn run(directory: Option<&Path>, args: &[&str]) -> Result<Output, GitError> {
     let mut command = Command::new("git");
+    crate::childenv::without_secrets(&mut command);
     if let Some(directory) = directory {
         command.arg("-C").arg(directory);
     }
@@ -115,21 +140,149 @@ impl Repo {
         Ok(self.git(&["rev-parse", "HEAD"])?.trim().to_owned())
     }
 
-    /// Fetches `origin` and moves the working tree to its state, dropping local changes.
-    pub fn sync_to_origin(&self) -> Result<(), GitError> {
+    /// Fetches `branch` of `remote` into a scratch repository created in `scratch_parent`
+    /// that borrows this clone's objects, so nothing in this clone changes until the caller
+    /// has looked at what came and calls [`Repo::accept`].
+    pub fn fetch_quarantined(
+        &self,
+        remote: &str,
+        branch: &str,
+        scratch_parent: &Path,
+    ) -> Result<Fetched, GitError> {
+        let scratch = tempfile::Builder::new()
+            .prefix(".ocp-fetch-")
+            .tempdir_in(scratch_parent)
+            .map_err(GitError::Scratch)?;
+        let quarantine = Repo::at(scratch.path());
+        checked(
+            None,
+            &[
+                "init",
+                "--quiet",
+                "--bare",
+                &scratch.path().to_string_lossy(),
+            ],
+        )?;
+        // Everything here works with git 2.15 (`--no-optional-locks`) and later.
+        let git_dir = self.git(&["rev-parse", "--absolute-git-dir"])?;
+        std::fs::write(
+            scratch.path().join("objects/info/alternates"),
+            format!("{}\n", Path::new(git_dir.trim()).join("objects").display()),
+        )
+        .map_err(GitError::Scratch)?;
+        quarantine.git(&[
+            "fetch",
+            "--quiet",
+            "--",
+            remote,
+            &format!("+refs/heads/{branch}:refs/heads/incoming"),
+        ])?;
+        let head = quarantine
+            .git(&["rev-parse", "refs/heads/incoming"])?
+            .trim()
+            .to_owned();
+        Ok(Fetched {
+            _scratch: scratch,
+            repo: quarantine,
+            head,
+        })
+    }
+
+    /// Takes what [`Repo::fetch_quarantined`] fetched as `origin/<branch>` and moves the
+    /// working tree to it, dropping local changes.
+    pub fn accept(&self, fetched: &Fetched) -> Result<(), GitError> {
+        // Nothing new and nothing to clean: leave every file of the clone as it is.
+        if self.is_clean_at(&fetched.head)? {
+            return Ok(());
+        }
         let branch = self.branch()?;
-        self.git(&["fetch", "--quiet", "origin"])?;
+        self.git(&[
+            "fetch",
+            "--quiet",
+            "--",
+            &fetched.repo.root.to_string_lossy(),
+            &format!("+refs/heads/incoming:refs/remotes/origin/{branch}"),
+        ])?;
+        self.reset_to_origin()
+    }
+
+    /// True when `ancestor` is a commit that `descendant` contains (a fast-forward from it);
+    /// false when it is not, or is not a commit this repository has.
+    pub fn contains(&self, descendant: &str, ancestor: &str) -> Result<bool, GitError> {
+        let output = run(
+            Some(&self.root),
+            &["merge-base", "--is-ancestor", ancestor, descendant],
+        )?;
+        Ok(output.status.success())
+    }
+
+    /// What differs between `old` and `new`: commits only `old` has, commits only `new` has,
+    /// and changed files (status letter, path). Commits this repository does not have give
+    /// empty lists.
+    pub fn history_change(&self, old: &str, new: &str) -> HistoryChange {
+        let subjects = |range: &str| -> Vec<String> {
+            self.git(&["log", "--format=%h %s", range])
+                .map(|text| text.lines().map(str::to_owned).collect())
+                .unwrap_or_default()
+        };
+        let files = self
+            .git(&["diff", "--name-status", "--no-renames", old, new])
+            .map(|text| {
+                text.lines()
+                    .filter_map(|line| {
+                        let (status, path) = line.split_once('\t')?;
+                        Some((status.chars().next()?, path.to_owned()))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        HistoryChange {
+            dropped: subjects(&format!("{new}..{old}")),
+            added: subjects(&format!("{old}..{new}")),
+            files,
+        }
+    }
+
+    /// Drops uncommitted changes and unpushed commits, back to what `origin` had when last
+    /// fetched. A clone already there is not touched at all.
+    pub fn reset_to_origin(&self) -> Result<(), GitError> {
+        let branch = self.branch()?;
+        let origin = self
+            .git(&["rev-parse", &format!("refs/remotes/origin/{branch}")])?
+            .trim()
+            .to_owned();
+        if self.is_clean_at(&origin)? {
+            return Ok(());
+        }
         self.git(&["reset", "--quiet", "--hard", &format!("origin/{branch}")])?;
         self.git(&["clean", "--quiet", "-fd"])?;
         Ok(())
     }
 
-    /// Drops uncommitted changes and unpushed commits, back to what `origin` had when last fetched.
-    pub fn reset_to_origin(&self) -> Result<(), GitError> {
+    /// True when `HEAD` is `commit`, `origin/<branch>` too, and nothing is changed or
+    /// untracked in the working tree.
+    pub fn is_clean_at(&self, commit: &str) -> Result<bool, GitError> {
         let branch = self.branch()?;
-        self.git(&["reset", "--quiet", "--hard", &format!("origin/{branch}")])?;
-        self.git(&["clean", "--quiet", "-fd"])?;
-        Ok(())
+        let at = |rev: &str| -> Result<bool, GitError> {
+            Ok(
+                run(Some(&self.root), &["rev-parse", "--verify", "--quiet", rev])?
+                    .stdout
+                    .trim_ascii()
+                    == commit.as_bytes(),
+            )
+        };
+        Ok(at("HEAD")?
+            && at(&format!("refs/remotes/origin/{branch}"))?
+            && self
+                // Without optional locks, status never rewrites `.git/index`.
+                .git(&[
+                    "--no-optional-locks",
+                    "status",
+                    "--porcelain",
+                    "--untracked-files=all",
+                ])?
+                .trim()
+                .is_empty())
     }
 
     /// Stages `paths` and commits them with `message`, as the user's git identity or, when

@@ -37,6 +37,28 @@ impl Owners {
 /// Replays `events` (the whole log of `package`), verifying each signature against the owners
 /// of its time. An empty log means the package has no owner yet.
 pub fn replay(package: &str, events: &[OwnerEvent]) -> Result<Owners, OwnerLogError> {
+    replay_with(package, events, Claim::Verify)
+}
+
+/// Whether [`replay_with`] checks the signature of the opening claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// Check it, as `ocp index verify` and everything that writes the log does.
+    Verify,
+    /// Skip it. A claim is signed by the very key it claims, so anyone who can write the log
+    /// can write a valid one: its signature proves the line is intact, never who wrote it.
+    /// First-use trust comes from history (ocp refuses an index whose history was rewritten),
+    /// so readers on the hot path (the resolver) skip this one check. Every later event is
+    /// still verified against the owners of its time.
+    TrustHistory,
+}
+
+/// [`replay`], choosing whether the claim's own signature is checked.
+pub fn replay_with(
+    package: &str,
+    events: &[OwnerEvent],
+    claim: Claim,
+) -> Result<Owners, OwnerLogError> {
     let mut owners = Owners::default();
     for (index, event) in events.iter().enumerate() {
         let invalid = |reason: String| OwnerLogError::Invalid {
@@ -70,8 +92,11 @@ pub fn replay(package: &str, events: &[OwnerEvent]) -> Result<Owners, OwnerLogEr
                 ))
             })?,
         };
-        verify_event(event, &signer)
-            .map_err(|error| invalid(format!("its signature does not verify: {error}")))?;
+        let self_signed_claim = event.action == OwnerAction::Claim;
+        if !(self_signed_claim && claim == Claim::TrustHistory) {
+            verify_event(event, &signer)
+                .map_err(|error| invalid(format!("its signature does not verify: {error}")))?;
+        }
         match event.action {
             OwnerAction::Claim | OwnerAction::AddOwner => {
                 let key = event_key(event).map_err(invalid)?;
@@ -154,5 +179,42 @@ pub fn action_name(action: OwnerAction) -> &'static str {
         OwnerAction::RemoveOwner => "remove-owner",
         OwnerAction::Yank => "yank",
         OwnerAction::Unyank => "unyank",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(action: OwnerAction, key: &SecretKey, subject: Option<&SecretKey>) -> OwnerEvent {
+        let event = OwnerEvent {
+            action,
+            package: "shopify-osiris".to_owned(),
+            key_id: subject.map(|k| k.key_id().to_string()),
+            public_key: subject.map(|k| k.public_key().to_base64()),
+            version: None,
+            by: String::new(),
+            time: "2026-01-01T00:00:00Z".to_owned(),
+            signature: String::new(),
+        };
+        sign_event(event, key).expect("sign")
+    }
+
+    #[test]
+    fn only_the_self_signed_claim_may_skip_its_signature() {
+        let alice = SecretKey::generate().expect("key");
+        let bob = SecretKey::generate().expect("key");
+        let mut claim = event(OwnerAction::Claim, &alice, Some(&alice));
+        claim.time = "2027-01-01T00:00:00Z".to_owned(); // no longer what was signed
+        let add = event(OwnerAction::AddOwner, &alice, Some(&bob));
+        let log = vec![claim, add.clone()];
+        assert!(replay("shopify-osiris", &log).is_err());
+        let owners = replay_with("shopify-osiris", &log, Claim::TrustHistory).expect("replay");
+        assert!(owners.is_owner(&bob.key_id().to_string()));
+
+        let mut forged = add;
+        forged.time = "2027-01-01T00:00:00Z".to_owned();
+        let log = vec![event(OwnerAction::Claim, &alice, Some(&alice)), forged];
+        assert!(replay_with("shopify-osiris", &log, Claim::TrustHistory).is_err());
     }
 }

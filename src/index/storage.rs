@@ -1,7 +1,12 @@
 //! Where tarballs live: inside the index repository, in a directory, or on an HTTP server that
-//! accepts `PUT`. Storing never replaces a different tarball under the same name, and tells
-//! the caller whether it created the file, so a publish that fails later can take back only
-//! what it stored. Fetching reads `file://`, `http://`, `https://` and index-relative paths.
+//! accepts `PUT`. Storing is create-only: the same bytes already there are a success, other
+//! bytes an error, and nothing is ever replaced. It tells the caller whether it created the
+//! file, so a publish that fails later can take back only what it stored. Fetching reads
+//! `file://`, `http://`, `https://` and index-relative paths.
+//!
+//! An upload token is a [`Credential`] from the user's own configuration: it names the one
+//! host the token may be sent to, and an upload URL on any other host, or a redirect to one,
+//! is refused before the token leaves the machine.
 
 use std::fs;
 use std::io::Write;
@@ -35,6 +40,14 @@ pub enum StorageError {
         status: u16,
         hint: &'static str,
     },
+    #[error(
+        "the index uploads to `{url}`, but your upload token is for `{allowed}` only, so ocp did not send it"
+    )]
+    WrongHost { url: String, allowed: String },
+    #[error(
+        "the upload to `{url}` was redirected to `{location}`, another host; ocp does not follow it with your token"
+    )]
+    Redirected { url: String, location: String },
     #[error("the request to `{url}` failed: {reason}")]
     Http { url: String, reason: String },
     #[error(
@@ -43,6 +56,24 @@ pub enum StorageError {
     UnsupportedLocation { location: String },
     #[error("`{url}` answered HTTP {status}")]
     Status { url: String, status: u16 },
+}
+
+impl StorageError {
+    /// What the user can do about it, when the message alone does not say.
+    pub fn help(&self) -> Option<&'static str> {
+        match self {
+            StorageError::WrongHost { .. } => Some(
+                "if the index really moved its uploads, check that with its maintainers, then change `upload-host` under `[registries.NAME]` in `OCP_HOME/config.toml`",
+            ),
+            StorageError::Redirected { .. } => Some(
+                "point the index's `upload` at the server that accepts the upload, or name that host as `upload-host`",
+            ),
+            StorageError::Conflict { .. } => Some(
+                "a version's tarball never changes: publish a new version, or ask the index's maintainers about the stray file",
+            ),
+            _ => None,
+        }
+    }
 }
 
 /// Whether [`store`] created the tarball or found the same bytes already there.
@@ -61,17 +92,74 @@ pub enum StoredAt {
     Url(String),
 }
 
-/// A bearer token for HTTP uploads, resolved by the caller from the environment.
-#[derive(Clone, Default)]
-pub struct Token(pub Option<String>);
+/// A bearer token for HTTP uploads and the one host it may be sent to, both resolved by the
+/// caller from the user's configuration (never from the index).
+#[derive(Clone)]
+pub struct Credential {
+    token: zeroize::Zeroizing<String>,
+    host: String,
+    port: Option<u16>,
+}
 
-impl std::fmt::Debug for Token {
+impl std::fmt::Debug for Credential {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.is_some() {
-            "Token(<hidden>)"
-        } else {
-            "Token(None)"
+        write!(f, "Credential(<hidden> for {})", self.host_text())
+    }
+}
+
+impl Credential {
+    /// A token for `host` (`files.example.com` or `127.0.0.1:8080`; without a port, the
+    /// URL's scheme default). `None` when `host` is not a host name with an optional port.
+    pub fn new(token: String, host: &str) -> Option<Credential> {
+        let host = host.trim().trim_end_matches('/');
+        let (name, port) = match host.rsplit_once(':') {
+            Some((name, port)) if !name.contains(':') || name.starts_with('[') => {
+                (name, Some(port.parse::<u16>().ok()?))
+            }
+            _ => (host, None),
+        };
+        let valid = !name.is_empty()
+            && !host.contains("://")
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '[' | ']' | ':'));
+        valid.then(|| Credential {
+            token: zeroize::Zeroizing::new(token),
+            host: name.to_ascii_lowercase(),
+            port,
         })
+    }
+
+    fn host_text(&self) -> String {
+        match self.port {
+            Some(port) => format!("{}:{port}", self.host),
+            None => self.host.clone(),
+        }
+    }
+
+    /// Whether `url` is on the host this token belongs to (and on its port: the one
+    /// configured, else the scheme's default).
+    fn allows(&self, url: &reqwest::Url) -> bool {
+        let port = self.port.or(match url.scheme() {
+            "https" => Some(443),
+            "http" => Some(80),
+            _ => None,
+        });
+        url.host_str()
+            .is_some_and(|host| host.eq_ignore_ascii_case(&self.host))
+            && port.is_some()
+            && url.port_or_known_default() == port
+    }
+
+    /// The token for a request to `url`, or an error when `url` is on another host.
+    fn for_url(&self, url: &str) -> Result<&str, StorageError> {
+        match reqwest::Url::parse(url) {
+            Ok(parsed) if self.allows(&parsed) => Ok(self.token.as_str()),
+            _ => Err(StorageError::WrongHost {
+                url: url.to_owned(),
+                allowed: self.host_text(),
+            }),
+        }
     }
 }
 
@@ -82,7 +170,7 @@ pub fn store(
     name: &str,
     version: &str,
     bytes: &[u8],
-    token: &Token,
+    credential: Option<&Credential>,
 ) -> Result<(StoredAt, Stored), StorageError> {
     match &config.storage {
         Storage::Index => {
@@ -97,16 +185,17 @@ pub fn store(
             let outcome = store_file(&target, bytes)?;
             Ok((StoredAt::File(target), outcome))
         }
-        Storage::Http { upload, .. } => {
+        Storage::Http { upload } => {
             let url = super::format::expand(upload, name, version);
-            let outcome = put(&url, bytes, token)?;
+            let outcome = put(&url, bytes, credential)?;
             Ok((StoredAt::Url(url), outcome))
         }
     }
 }
 
-/// Takes back a tarball that [`store`] created (after a publish that could not land).
-pub fn unstore(at: &StoredAt, token: &Token) -> Result<(), StorageError> {
+/// Takes back a tarball that [`store`] created (after a publish that could not land). The
+/// caller makes sure nobody else relies on it first.
+pub fn unstore(at: &StoredAt, credential: Option<&Credential>) -> Result<(), StorageError> {
     match at {
         StoredAt::InIndex(_) => Ok(()), // the caller resets the checkout
         StoredAt::File(path) => fs::remove_file(path).map_err(|source| StorageError::Write {
@@ -114,12 +203,13 @@ pub fn unstore(at: &StoredAt, token: &Token) -> Result<(), StorageError> {
             source,
         }),
         StoredAt::Url(url) => {
-            let client = client(url)?;
+            let client = upload_client(url)?;
             let mut request = client.delete(url);
-            if let Some(token) = &token.0 {
-                request = request.bearer_auth(token);
+            if let Some(credential) = credential {
+                request = request.bearer_auth(credential.for_url(url)?);
             }
             let response = request.send().map_err(|error| http_error(url, &error))?;
+            refuse_redirect(url, &response)?;
             if response.status().is_success() || response.status().as_u16() == 404 {
                 Ok(())
             } else {
@@ -186,17 +276,60 @@ fn same_or_conflict(location: &str, existing: &[u8], bytes: &[u8]) -> Result<Sto
 
 /// An HTTP client with ring as rustls's provider, timeouts, and ocp's user agent.
 pub fn client(url: &str) -> Result<reqwest::blocking::Client, StorageError> {
+    builder().build().map_err(|error| StorageError::Http {
+        url: url.to_owned(),
+        reason: error.to_string(),
+    })
+}
+
+fn builder() -> reqwest::blocking::ClientBuilder {
     // The first call installs the provider; later calls find it installed, which is fine.
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::blocking::Client::builder()
         .user_agent(concat!("ocp/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(Duration::from_secs(15))
         .timeout(Duration::from_secs(300))
+}
+
+/// The client for requests that may carry a token: it follows redirects only on the same
+/// scheme, host and port, and stops at any other, so the token never reaches another host.
+fn upload_client(url: &str) -> Result<reqwest::blocking::Client, StorageError> {
+    let policy = reqwest::redirect::Policy::custom(|attempt| {
+        let same_origin = attempt.previous().last().is_some_and(|previous| {
+            previous.scheme() == attempt.url().scheme()
+                && previous.host_str() == attempt.url().host_str()
+                && previous.port_or_known_default() == attempt.url().port_or_known_default()
+        });
+        if !same_origin || attempt.previous().len() > 5 {
+            attempt.stop()
+        } else {
+            attempt.follow()
+        }
+    });
+    builder()
+        .redirect(policy)
         .build()
         .map_err(|error| StorageError::Http {
             url: url.to_owned(),
             reason: error.to_string(),
         })
+}
+
+/// A redirect the upload client stopped at is an error that names where it pointed.
+fn refuse_redirect(url: &str, response: &reqwest::blocking::Response) -> Result<(), StorageError> {
+    if !response.status().is_redirection() {
+        return Ok(());
+    }
+    let location = response
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("somewhere else")
+        .to_owned();
+    Err(StorageError::Redirected {
+        url: url.to_owned(),
+        location,
+    })
 }
 
 fn http_error(url: &str, error: &reqwest::Error) -> StorageError {
@@ -213,8 +346,15 @@ fn http_error(url: &str, error: &reqwest::Error) -> StorageError {
     }
 }
 
-fn put(url: &str, bytes: &[u8], token: &Token) -> Result<Stored, StorageError> {
-    let client = client(url)?;
+fn put(url: &str, bytes: &[u8], credential: Option<&Credential>) -> Result<Stored, StorageError> {
+    // Checked before anything is sent: a token for another host means the index points
+    // uploads somewhere the user did not agree to.
+    let token = credential.map(|c| c.for_url(url)).transpose()?;
+    // Create-only even on a server that ignores `If-None-Match`: look first.
+    if let Some(existing) = get_if_exists(url)? {
+        return same_or_conflict(url, &existing, bytes);
+    }
+    let client = upload_client(url)?;
     // `If-None-Match: *` asks the server not to replace an existing file, so two publishers
     // of one version cannot overwrite each other.
     let mut request = client
@@ -222,10 +362,11 @@ fn put(url: &str, bytes: &[u8], token: &Token) -> Result<Stored, StorageError> {
         .header("If-None-Match", "*")
         .header("Content-Type", "application/gzip")
         .body(bytes.to_vec());
-    if let Some(token) = &token.0 {
+    if let Some(token) = token {
         request = request.bearer_auth(token);
     }
     let response = request.send().map_err(|error| http_error(url, &error))?;
+    refuse_redirect(url, &response)?;
     let status = response.status().as_u16();
     match status {
         200..=299 => Ok(Stored::Created),
@@ -236,13 +377,26 @@ fn put(url: &str, bytes: &[u8], token: &Token) -> Result<Stored, StorageError> {
         401 | 403 => Err(StorageError::Refused {
             url: url.to_owned(),
             status,
-            hint: " (set the upload token variable named in the index's config.json)",
+            hint: " (give ocp the upload token in your own configuration: `token-env` and `upload-host` under `[registries.NAME]` in `OCP_HOME/config.toml`, or `OCP_REGISTRY_<NAME>_TOKEN`)",
         }),
         _ => Err(StorageError::Refused {
             url: url.to_owned(),
             status,
             hint: "",
         }),
+    }
+}
+
+/// The object at `url` when the server has one, `None` when it answers 404 (or refuses to
+/// show it without a token, in which case the upload decides).
+fn get_if_exists(url: &str) -> Result<Option<Vec<u8>>, StorageError> {
+    match get(url) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(StorageError::Status {
+            status: 401 | 403 | 404 | 405,
+            ..
+        }) => Ok(None),
+        Err(error) => Err(error),
     }
 }
 
@@ -321,5 +475,43 @@ pub fn fetch(location: &str, index_root: &Path) -> Result<Vec<u8>, StorageError>
     match locate(location, index_root)? {
         Source::Url(url) => get(&url),
         Source::File(path) => fs::read(&path).map_err(|source| StorageError::Read { path, source }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn allows(host: &str, url: &str) -> bool {
+        Credential::new("t".to_owned(), host)
+            .expect("a host")
+            .for_url(url)
+            .is_ok()
+    }
+
+    #[test]
+    fn a_token_goes_to_its_host_and_port_only() {
+        assert!(allows(
+            "files.example.com",
+            "https://files.example.com/ocp/x"
+        ));
+        assert!(allows(
+            "FILES.example.com",
+            "https://files.example.com:443/x"
+        ));
+        assert!(!allows(
+            "files.example.com",
+            "https://files.example.com:8443/x"
+        ));
+        assert!(!allows("files.example.com", "https://evil.example.com/x"));
+        assert!(!allows(
+            "files.example.com",
+            "https://files.example.com.evil.test/x"
+        ));
+        assert!(allows("127.0.0.1:8080", "http://127.0.0.1:8080/x"));
+        assert!(!allows("127.0.0.1:8080", "http://127.0.0.1:8081/x"));
+        assert!(!allows("files.example.com", "file:///etc/passwd"));
+        assert!(Credential::new("t".to_owned(), "https://files.example.com").is_none());
+        assert!(Credential::new("t".to_owned(), "host:notaport").is_none());
     }
 }

@@ -1,18 +1,18 @@
 //! `ocp index verify`: everything an index promises, checked from its files alone. Every
-//! entry and owner event must be valid and signed by an owner, tarballs must match their
-//! checksums where they can be reached, each component must belong to one package and must
-//! not be a component Osiris itself ships, and (with a base revision) history may only
-//! append lines or flip `yanked`.
+//! entry and owner event must be valid and signed by an owner (the signature covering every
+//! field resolution and installation act on, checked by [`super::trust`]), tarballs must
+//! match their checksums where they can be reached, each component must belong to one
+//! package and must not be a component Osiris itself ships, and (with a base revision)
+//! history may only append lines or flip `yanked`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::format::{self, IndexEntry, shard};
 use super::owners::{self, Owners};
-use super::{Index, storage};
+use super::{Index, storage, trust};
 use crate::diagnostics::Diagnostic;
-use crate::model::Checksum;
 use crate::model::normalize_name as normalize;
-use crate::signing::{PackageClaim, SignatureFile};
+use crate::model::{Checksum, ComponentName, PackageName};
 
 /// Stable codes of `ocp index verify` findings (see `registry-index/README.md`).
 pub mod codes {
@@ -78,7 +78,17 @@ fn verify_package(
     report: &mut VerifyReport,
     providers: &mut BTreeMap<String, Vec<(String, String)>>,
 ) {
-    let file = Index::package_file(file_name);
+    let file = match file_name.parse::<PackageName>() {
+        Ok(name) => Index::package_file(&name),
+        Err(error) => {
+            report.findings.push(
+                Diagnostic::error(codes::WRONG_PATH, error.to_string())
+                    .in_file(format!("packages/.../{}", file_name.escape_debug())),
+            );
+            return;
+        }
+    };
+    let owner_file = file.replacen("packages/", "owners/", 1);
     let entries = match index.entries(file_name) {
         Ok(entries) => entries,
         Err(error) => {
@@ -88,7 +98,7 @@ fn verify_package(
             return;
         }
     };
-    let actual_path = find_actual_path(index, file_name).unwrap_or_else(|| file.clone());
+    let actual_path = find_actual_path(index, &file, file_name).unwrap_or_else(|| file.clone());
     if actual_path != file || normalize(file_name) != file_name {
         report.findings.push(
             Diagnostic::error(
@@ -106,20 +116,18 @@ fn verify_package(
     let events = match index.events(file_name) {
         Ok(events) => events,
         Err(error) => {
-            report.findings.push(
-                Diagnostic::error(codes::OWNER_LOG, error.to_string())
-                    .in_file(Index::owner_file(file_name)),
-            );
+            report
+                .findings
+                .push(Diagnostic::error(codes::OWNER_LOG, error.to_string()).in_file(&owner_file));
             Vec::new()
         }
     };
     let owners = match owners::replay(file_name, &events) {
         Ok(owners) => owners,
         Err(error) => {
-            report.findings.push(
-                Diagnostic::error(codes::OWNER_LOG, error.to_string())
-                    .in_file(Index::owner_file(file_name)),
-            );
+            report
+                .findings
+                .push(Diagnostic::error(codes::OWNER_LOG, error.to_string()).in_file(&owner_file));
             Owners::default()
         }
     };
@@ -129,12 +137,20 @@ fn verify_package(
                 codes::OWNER_LOG,
                 format!("`{file_name}` has versions but no owner log, so nobody signed for it"),
             )
-            .in_file(Index::owner_file(file_name)),
+            .in_file(&owner_file),
         );
     }
     let mut seen = BTreeSet::new();
+    let text = super::read_in_checkout(index.root(), &file, format::MAX_FILE_BYTES)
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let lines = format::entry_lines(&text);
     for (index_in_file, entry) in entries.iter().enumerate() {
-        let line = index_in_file + 1;
+        let line = lines
+            .get(index_in_file)
+            .copied()
+            .unwrap_or(index_in_file + 1);
         let here = format!("{file}:{line}");
         report.versions += 1;
         if entry.name != file_name {
@@ -158,12 +174,21 @@ fn verify_package(
                 .in_file(&file),
             );
         }
-        if let Err(reason) = check_fields(entry) {
+        let valid = entry.check();
+        if let Err(reason) = &valid {
             report.findings.push(
                 Diagnostic::error(codes::MALFORMED, format!("{here}: {reason}")).in_file(&file),
             );
         }
-        check_signature(entry, &owners, &here, &file, report);
+        if valid.is_ok()
+            && let Err(error) = trust::check_entry(entry, &owners)
+        {
+            report.findings.push(
+                Diagnostic::error(codes::SIGNATURE, format!("{here}: {error}"))
+                    .in_file(&file)
+                    .help("entries change only through `ocp publish`, signed by an owner of the package"),
+            );
+        }
         if entry.yanked != owners.yanked.contains(&entry.version) {
             report.findings.push(
                 Diagnostic::error(
@@ -178,8 +203,10 @@ fn verify_package(
                 .help("yank and unyank with `ocp yank`, which signs the change"),
             );
         }
-        check_tarball(index, entry, options, &here, &file, report);
-        for component in &entry.components {
+        if valid.is_ok() {
+            check_tarball(index, entry, options, &here, &file, report);
+        }
+        for component in entry.components.iter().filter(|_| valid.is_ok()) {
             let list = providers.entry(component.clone()).or_default();
             if !list.iter().any(|(package, _)| package == &entry.name) {
                 list.push((entry.name.clone(), entry.published.clone()));
@@ -189,16 +216,15 @@ fn verify_package(
 }
 
 /// The path the file of `name` really has (it may sit at a wrong shard).
-fn find_actual_path(index: &Index, name: &str) -> Option<String> {
-    let expected = Index::package_file(name);
-    if index.root().join(&expected).is_file() {
-        return Some(expected);
+fn find_actual_path(index: &Index, expected: &str, name: &str) -> Option<String> {
+    if index.root().join(expected).is_file() {
+        return Some(expected.to_owned());
     }
     let mut stack = vec![index.root().join("packages")];
     while let Some(directory) = stack.pop() {
         for entry in std::fs::read_dir(&directory).ok()?.flatten() {
             let path = entry.path();
-            if path.is_dir() {
+            if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
                 stack.push(path);
             } else if path.file_name().and_then(|n| n.to_str()) == Some(name) {
                 return path
@@ -209,101 +235,6 @@ fn find_actual_path(index: &Index, name: &str) -> Option<String> {
         }
     }
     None
-}
-
-fn check_fields(entry: &IndexEntry) -> Result<(), String> {
-    let version: crate::model::PackageVersion = entry
-        .version
-        .parse()
-        .map_err(|error: crate::model::VersionError| error.to_string())?;
-    if version.to_string() != entry.version {
-        return Err(format!(
-            "version `{}` is not in normalized form (`{version}`)",
-            entry.version
-        ));
-    }
-    if entry.sha256.len() != 64
-        || !entry
-            .sha256
-            .bytes()
-            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-    {
-        return Err(format!(
-            "sha256 `{}` is not 64 lowercase hex digits",
-            entry.sha256
-        ));
-    }
-    for component in &entry.components {
-        component
-            .parse::<crate::model::ComponentName>()
-            .map_err(|error| error.to_string())?;
-    }
-    for specifiers in std::iter::once(&entry.osiris)
-        .chain(std::iter::once(&entry.python))
-        .chain(entry.dependencies.iter().map(|d| &d.requirement))
-    {
-        if !specifiers.is_empty() {
-            <pep440_rs::VersionSpecifiers as std::str::FromStr>::from_str(specifiers)
-                .map_err(|error| format!("`{specifiers}` is not a valid version range: {error}"))?;
-        }
-    }
-    time::OffsetDateTime::parse(
-        &entry.published,
-        &time::format_description::well_known::Rfc3339,
-    )
-    .map_err(|_| format!("`published` is not an RFC 3339 time: `{}`", entry.published))?;
-    Ok(())
-}
-
-fn check_signature(
-    entry: &IndexEntry,
-    owners: &Owners,
-    here: &str,
-    file: &str,
-    report: &mut VerifyReport,
-) {
-    let mut fail = |reason: String| {
-        report
-            .findings
-            .push(Diagnostic::error(codes::SIGNATURE, format!("{here}: {reason}")).in_file(file))
-    };
-    let signature = match SignatureFile::parse(&entry.signature) {
-        Ok(signature) => signature,
-        Err(error) => return fail(format!("the signature is unreadable: {error}")),
-    };
-    if signature.key_id.to_string() != entry.key_id {
-        return fail(format!(
-            "the entry says key {} but the signature was made by {}",
-            entry.key_id, signature.key_id
-        ));
-    }
-    let Some(key) = owners.ever.get(&entry.key_id) else {
-        return fail(format!(
-            "signed by key {}, which has never owned `{}`",
-            entry.key_id, entry.name
-        ));
-    };
-    if let Err(error) = signature.verify_trusted_comment(key) {
-        return fail(format!(
-            "the signature does not verify with key {}: {error}",
-            entry.key_id
-        ));
-    }
-    match PackageClaim::parse(&signature.trusted_comment) {
-        Ok(Some(claim))
-            if normalize(&claim.name) == entry.name
-                && claim.version == entry.version
-                && claim.sha256 == entry.sha256 => {}
-        Ok(Some(claim)) => fail(format!(
-            "the signature vouches for {} {} (sha256 {}), not for this entry ({} {}, sha256 {})",
-            claim.name, claim.version, claim.sha256, entry.name, entry.version, entry.sha256
-        )),
-        Ok(None) => fail(
-            "the signature's trusted comment names no package, so it could belong to any file"
-                .to_owned(),
-        ),
-        Err(error) => fail(error.to_string()),
-    }
 }
 
 fn check_tarball(
@@ -346,6 +277,9 @@ fn verify_components(
     report: &mut VerifyReport,
 ) {
     for (component, packages) in providers {
+        let Ok(name) = component.parse::<ComponentName>() else {
+            continue; // reported with its entry
+        };
         // A name Osiris ships can never be installed beside Osiris.
         if let Some(shipped) = crate::check::builtin::shipped_message(component) {
             for (package, _) in packages {
@@ -354,12 +288,15 @@ fn verify_components(
                         codes::BUILTIN_COMPONENT,
                         format!("`{package}` provides `{component}`: {shipped}"),
                     )
-                    .in_file(Index::package_file(package))
+                    .in_file(package.parse::<crate::model::PackageName>().map_or_else(
+                        |_| format!("packages/{package}"),
+                        |name| Index::package_file(&name),
+                    ))
                     .help("yank the versions that provide it; no environment with Osiris can install them"),
                 );
             }
         }
-        let file = Index::component_file(component);
+        let file = Index::component_file(&name);
         let recorded = match index.component_owner(component) {
             Ok(recorded) => recorded,
             Err(error) => {
@@ -386,7 +323,7 @@ fn verify_components(
                                 "`{package}` provides `{component}`, which belongs to `{owner}`"
                             ),
                         )
-                        .in_file(Index::package_file(package)),
+                        .in_file(format!("packages/{}", shard(package))),
                     );
                 }
             }
@@ -478,16 +415,4 @@ fn compare_entries(old: &str, new: &str) -> Option<String> {
         }
     }
     None
-}
-
-/// Why `entry`'s signature does not hold up against `owners` (the replayed owner log of its
-/// package), as `ocp index verify` reports it; empty when it verifies. For readers other than
-/// `ocp index verify` (the component directory) that show, version by version, whether the
-/// signature verified.
-pub fn signature_findings(entry: &IndexEntry, owners: &Owners) -> Vec<Diagnostic> {
-    let mut report = VerifyReport::default();
-    let here = format!("{} {}", entry.name, entry.version);
-    let file = Index::package_file(&entry.name);
-    check_signature(entry, owners, &here, &file, &mut report);
-    report.findings
 }

@@ -7,6 +7,7 @@ pub mod build;
 pub mod changes;
 pub mod check;
 pub mod environment;
+pub mod history;
 pub mod index;
 pub mod install;
 pub mod key;

@@ -65,6 +65,11 @@ pub fn change(shell: &mut Shell, mut opts: OwnerOpts) -> anyhow::Result<OwnerCha
         };
         match index.repo().push() {
             Ok(PushOutcome::Pushed) => {
+                if let Err(error) = registry::record_head(&open) {
+                    shell.warn(format!(
+                        "could not remember the index's new head: {error:#}"
+                    ))?;
+                }
                 shell.status(
                     "Updated",
                     format!(
@@ -82,9 +87,7 @@ pub fn change(shell: &mut Shell, mut opts: OwnerOpts) -> anyhow::Result<OwnerCha
             Ok(PushOutcome::Rejected) => {
                 shell.note(format!("another change reached `{}` first; re-applying (attempt {attempt} of {MAX_ATTEMPTS})", opts.location.name))?;
                 crate::ops::publish::backoff(attempt);
-                index
-                    .repo()
-                    .sync_to_origin()
+                registry::update(&open)
                     .context("failed to fetch the index after a rejected push")?;
             }
             Err(error) => {
@@ -198,7 +201,7 @@ fn apply(
                 ));
             }
             entry.yanked = yank;
-            let file = Index::package_file(package);
+            let file = Index::package_file(&crate::index::parse_package(package)?);
             write(index, &file, &format::format_entries(&entries))?;
             paths.push(file);
             event.action = if yank {
@@ -215,7 +218,7 @@ fn apply(
     };
     events.push(owners::sign_event(event, key)?);
     let after = owners::replay(package, &events).context("the new owner event does not verify")?;
-    let file = Index::owner_file(package);
+    let file = Index::owner_file(&crate::index::parse_package(package)?);
     write(index, &file, &format::format_events(&events))?;
     paths.push(file);
     Ok((

@@ -2,6 +2,16 @@
 //! Either all of it lands or none of it: a push that fails for good takes back the stored
 //! tarball and resets the index clone. When another publisher pushed first, the entry is
 //! re-applied on top of theirs and pushed again, a bounded number of times.
+//!
+//! The signature's trusted comment carries the digest of every field of the entry that
+//! resolution and installation act on (see [`crate::signing::canonical`]), so nobody without
+//! the key can change them later.
+//!
+//! Storage is create-only, and two publishers of the same version (same bytes) may share one
+//! stored tarball. So a rollback takes back a tarball it created only after the index,
+//! fetched again, shows no entry for that version (and puts it back if one appears
+//! meanwhile), and a publisher whose push lands on a tarball someone else stored makes sure
+//! it is still there afterwards.
 
 use std::path::PathBuf;
 
@@ -11,9 +21,9 @@ use crate::build;
 use crate::error::helped;
 use crate::index::format::{self, ComponentRecord, IndexEntry, OwnerAction, OwnerEvent};
 use crate::index::git::{PushOutcome, Repo};
-use crate::index::storage::{self, Stored, StoredAt, Token};
+use crate::index::storage::{self, Credential, Stored, StoredAt};
 use crate::index::{Index, owners};
-use crate::model::Checksum;
+use crate::model::{Checksum, ComponentName};
 use crate::ops::check;
 use crate::ops::key::{PasswordSource, SecretKeySource, load_secret_key};
 use crate::ops::registry::{self, Freshness, IndexLocation};
@@ -22,9 +32,6 @@ use crate::signing::{PackageClaim, SecretKey, SignatureFile};
 
 /// How many times a publish is re-applied after losing a push race.
 pub const MAX_ATTEMPTS: usize = 8;
-
-/// Reads an environment variable; the CLI passes the process environment.
-pub type EnvLookup = Box<dyn Fn(&str) -> Option<String>>;
 
 pub struct PublishOpts {
     pub path: PathBuf,
@@ -37,8 +44,8 @@ pub struct PublishOpts {
     pub mtime: u64,
     /// Now, in seconds since 1970 (the signature's timestamp and the entry's publish time).
     pub now: u64,
-    /// Looks up an environment variable (the upload token named by the index's config).
-    pub env: EnvLookup,
+    /// The upload token and the host it may go to, from the user's configuration.
+    pub credential: Option<Credential>,
 }
 
 /// What a publish did (or, with `--dry-run`, would do).
@@ -86,7 +93,22 @@ pub fn publish(shell: &mut Shell, mut opts: PublishOpts) -> anyhow::Result<Publi
     )?;
 
     let key = load_secret_key(&opts.key, &mut opts.password)?;
+    let mut entry = IndexEntry::from_manifest(
+        &plan.manifest,
+        sha256.to_hex(),
+        String::new(),
+        key.key_id().to_string(),
+        rfc3339(opts.now),
+    );
     let claim = PackageClaim::for_tarball(&plan.manifest, &sha256, opts.now)?;
+    // The claim is computed from the manifest and the entry from the same manifest; they
+    // must agree, or the entry would be refused by every reader.
+    if claim.entry != Some(entry.signed_fields().digest().to_hex()) {
+        return Err(anyhow::Error::new(crate::error::Bug(format!(
+            "the signed fields of {} {} differ from its index entry",
+            entry.name, entry.version
+        ))));
+    }
     let signature = SignatureFile::sign(
         &key,
         bytes.as_slice(),
@@ -101,28 +123,22 @@ pub fn publish(shell: &mut Shell, mut opts: PublishOpts) -> anyhow::Result<Publi
         format!("{} v{} with key {}", plan.name, plan.version, key.key_id()),
     )?;
 
-    let entry = IndexEntry::from_manifest(
-        &plan.manifest,
-        sha256.to_hex(),
-        signature.to_text(),
-        key.key_id().to_string(),
-        rfc3339(opts.now),
-    );
+    entry.signature = signature.to_text();
     validate_entry_schema(&entry)?;
+    entry.check().map_err(|reason| {
+        crate::error::Bug(format!("the new index entry is not valid: {reason}"))
+    })?;
 
-    let token = Token(match &index.config().storage {
-        format::Storage::Http {
-            token_env: Some(variable),
-            ..
-        } => (opts.env)(variable),
-        _ => None,
-    });
+    let credential = opts.credential.as_ref();
     let mut stored: Option<(StoredAt, Stored)> = None;
+    let undo = |stored: Option<&(StoredAt, Stored)>| {
+        rollback(&open, &entry, &bytes, stored, credential);
+    };
     for attempt in 1..=MAX_ATTEMPTS {
         let claimed = match admit(index, &entry, &key) {
             Ok(claimed) => claimed,
             Err(error) => {
-                rollback(index, stored.as_ref(), &token);
+                undo(stored.as_ref());
                 return Err(error);
             }
         };
@@ -138,8 +154,33 @@ pub fn publish(shell: &mut Shell, mut opts: PublishOpts) -> anyhow::Result<Publi
                 attempts: attempt,
             });
         }
-        match apply_and_push(index, &entry, &key, claimed, &bytes, &token, &mut stored) {
+        match apply_and_push(
+            index,
+            &entry,
+            &key,
+            claimed,
+            &bytes,
+            credential,
+            &mut stored,
+        ) {
             Ok(Some(commit)) => {
+                if let Err(error) = registry::record_head(&open) {
+                    shell.warn(format!(
+                        "could not remember the index's new head: {error:#}"
+                    ))?;
+                }
+                if let Some((StoredAt::File(_) | StoredAt::Url(_), Stored::AlreadyThere)) = &stored
+                    && let Err(error) = storage::store(
+                        index.config(),
+                        index.root(),
+                        &entry.name,
+                        &entry.version,
+                        &bytes,
+                        credential,
+                    )
+                {
+                    shell.warn(format!("{} {} is published, but its tarball could not be checked after the push: {error}", entry.name, entry.version))?;
+                }
                 let tarball = stored.as_ref().map(|(at, _)| describe_location(at));
                 shell.status(
                     "Published",
@@ -161,18 +202,18 @@ pub fn publish(shell: &mut Shell, mut opts: PublishOpts) -> anyhow::Result<Publi
             Ok(None) => {
                 shell.note(format!("another publisher pushed to `{}` first; re-applying (attempt {attempt} of {MAX_ATTEMPTS})", opts.location.name))?;
                 backoff(attempt);
-                if let Err(error) = index.repo().sync_to_origin() {
-                    rollback(index, stored.as_ref(), &token);
+                if let Err(error) = registry::update(&open) {
+                    undo(stored.as_ref());
                     return Err(error).context("failed to fetch the index after a rejected push");
                 }
             }
             Err(error) => {
-                rollback(index, stored.as_ref(), &token);
+                undo(stored.as_ref());
                 return Err(error);
             }
         }
     }
-    rollback(index, stored.as_ref(), &token);
+    undo(stored.as_ref());
     Err(helped(
         format!(
             "could not publish {} {}: the index kept moving ({MAX_ATTEMPTS} pushes were rejected)",
@@ -262,7 +303,7 @@ fn apply_and_push(
     key: &SecretKey,
     claimed: bool,
     bytes: &[u8],
-    token: &Token,
+    credential: Option<&Credential>,
     stored: &mut Option<(StoredAt, Stored)>,
 ) -> anyhow::Result<Option<String>> {
     let config = index.config();
@@ -274,8 +315,12 @@ fn apply_and_push(
             &entry.name,
             &entry.version,
             bytes,
-            token,
+            credential,
         )
+        .map_err(|error| match error.help() {
+            Some(help) => crate::error::with_help(error, help),
+            None => anyhow::Error::new(error),
+        })
         .with_context(|| {
             format!(
                 "failed to store the tarball of {} {}",
@@ -290,7 +335,8 @@ fn apply_and_push(
     if let Some((StoredAt::InIndex(relative), _)) = stored {
         paths.push(relative.clone());
     }
-    let package_file = Index::package_file(&entry.name);
+    let name = crate::index::parse_package(&entry.name)?;
+    let package_file = Index::package_file(&name);
     let mut entries = index.entries(&entry.name)?;
     entries.push(entry.clone());
     write(index, &package_file, &format::format_entries(&entries))?;
@@ -307,13 +353,13 @@ fn apply_and_push(
             signature: String::new(),
         };
         let event = owners::sign_event(event, key)?;
-        let owner_file = Index::owner_file(&entry.name);
+        let owner_file = Index::owner_file(&name);
         write(index, &owner_file, &format::format_events(&[event]))?;
         paths.push(owner_file);
     }
     for component in &entry.components {
         if index.component_owner(component)?.is_none() {
-            let file = Index::component_file(component);
+            let file = Index::component_file(&component.parse::<ComponentName>()?);
             let record = ComponentRecord {
                 component: component.clone(),
                 package: entry.name.clone(),
@@ -349,12 +395,50 @@ pub(crate) fn write(index: &Index, relative: &str, text: &str) -> anyhow::Result
     crate::fsutil::write_atomic(&path, text.as_bytes())
 }
 
-/// Puts the index clone back to origin and takes back a tarball this publish created.
-fn rollback(index: &Index, stored: Option<&(StoredAt, Stored)>, token: &Token) {
+/// Puts the index clone back to origin and takes back a tarball this publish created, unless
+/// another publisher of the same version relies on it.
+fn rollback(
+    open: &registry::OpenIndex,
+    entry: &IndexEntry,
+    bytes: &[u8],
+    stored: Option<&(StoredAt, Stored)>,
+    credential: Option<&Credential>,
+) {
+    let index = &open.index;
     let _ = index.repo().reset_to_origin();
-    if let Some((at, Stored::Created)) = stored {
-        let _ = storage::unstore(at, token);
+    let Some((at @ (StoredAt::File(_) | StoredAt::Url(_)), Stored::Created)) = stored else {
+        return;
+    };
+    // Unknown counts as published: better an orphan tarball than an entry without one.
+    if published_now(open, entry) != Some(false) {
+        return;
     }
+    let _ = storage::unstore(at, credential);
+    // Another publisher of the same bytes may have pushed its entry in the meantime, relying
+    // on the tarball that was just taken back: then it goes back.
+    if published_now(open, entry) != Some(false) {
+        let _ = storage::store(
+            index.config(),
+            index.root(),
+            &entry.name,
+            &entry.version,
+            bytes,
+            credential,
+        );
+    }
+}
+
+/// Whether the index, fetched now, has `entry`'s version with its sha256; `None` when that
+/// cannot be known.
+fn published_now(open: &registry::OpenIndex, entry: &IndexEntry) -> Option<bool> {
+    registry::update(open).ok()?;
+    let index = &open.index;
+    let entries = index.entries(&entry.name).ok()?;
+    Some(
+        entries
+            .iter()
+            .any(|e| e.version == entry.version && e.sha256 == entry.sha256),
+    )
 }
 
 fn describe_location(at: &StoredAt) -> String {

@@ -4,6 +4,11 @@
 //! under `OCP_HOME/index/checkouts/`, updates it when asked, and works from it with
 //! `--offline`. With nothing named, the default index is a local repository under
 //! `OCP_HOME/index/default.git`, created on first use, that stores tarballs in itself.
+//!
+//! Updates go through [`crate::ops::history`]: a new head that does not contain the last one
+//! ocp saw is refused. Credentials for uploads come from the user's own configuration only
+//! (`[registries.NAME] token-env`, `upload-host`, or `OCP_REGISTRY_<NAME>_TOKEN` and
+//! `OCP_REGISTRY_<NAME>_UPLOAD_HOST`), never from the index.
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
@@ -13,7 +18,9 @@ use anyhow::Context;
 use crate::error::helped;
 use crate::index::format::Storage;
 use crate::index::git::Repo;
+use crate::index::storage::Credential;
 use crate::index::{Index, template};
+use crate::ops::history;
 
 /// A resolved index: what to call it, its git remote, and where ocp keeps its clone.
 #[derive(Debug, Clone)]
@@ -23,6 +30,24 @@ pub struct IndexLocation {
     pub checkout: PathBuf,
     /// The default local index, which ocp creates when it does not exist yet.
     pub is_default: bool,
+    /// What the user's config says about this index, when it was named from there.
+    pub registry: Option<RegistrySettings>,
+}
+
+/// `[registries.NAME]` in `OCP_HOME/config.toml`, besides `index`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RegistrySettings {
+    /// The environment variable that holds the upload token (`token-env`).
+    pub token_env: Option<String>,
+    /// The one host the token may be sent to (`upload-host`).
+    pub upload_host: Option<String>,
+}
+
+/// One `[registries.NAME]` table.
+#[derive(Debug, Clone)]
+struct Configured {
+    index: String,
+    settings: RegistrySettings,
 }
 
 /// Whether to bring the clone up to date before using it.
@@ -35,20 +60,23 @@ pub enum Freshness {
 /// Resolves `--index` (or its absence) to a location. `home` is `OCP_HOME`.
 pub fn locate(home: &Path, spec: Option<&str>) -> anyhow::Result<IndexLocation> {
     let checkouts = home.join("index").join("checkouts");
+    register_configured_secrets(home);
     let Some(spec) = spec.map(str::trim).filter(|s| !s.is_empty()) else {
         return Ok(IndexLocation {
             name: "default".to_owned(),
             remote: home.join("index").join("default.git").display().to_string(),
             checkout: checkouts.join("default"),
             is_default: true,
+            registry: None,
         });
     };
-    if let Some(url) = configured(home, spec)? {
+    if let Some(configured) = configured(home, spec)? {
         return Ok(IndexLocation {
             name: spec.to_owned(),
-            checkout: checkouts.join(slug(spec, &url)),
-            remote: url,
+            checkout: checkouts.join(slug(spec, &configured.index)),
+            remote: configured.index,
             is_default: false,
+            registry: Some(configured.settings),
         });
     }
     let looks_like_url = spec.contains("://")
@@ -78,6 +106,7 @@ pub fn locate(home: &Path, spec: Option<&str>) -> anyhow::Result<IndexLocation> 
         checkout: checkouts.join(slug(spec, &remote)),
         remote,
         is_default: false,
+        registry: None,
     })
 }
 
@@ -85,8 +114,8 @@ fn config_path(home: &Path) -> PathBuf {
     home.join("config.toml")
 }
 
-/// `[registries.NAME] index = "..."` from the user's config.
-fn configured(home: &Path, name: &str) -> anyhow::Result<Option<String>> {
+/// The user's config, `None` when there is none.
+fn read_config(home: &Path) -> anyhow::Result<Option<toml_edit::DocumentMut>> {
     let path = config_path(home);
     let text = match fs::read_to_string(&path) {
         Ok(text) => text,
@@ -95,8 +124,9 @@ fn configured(home: &Path, name: &str) -> anyhow::Result<Option<String>> {
             return Err(error).with_context(|| format!("failed to read `{}`", path.display()));
         }
     };
-    let document: toml_edit::DocumentMut =
-        text.parse().map_err(|error: toml_edit::TomlError| {
+    text.parse()
+        .map(Some)
+        .map_err(|error: toml_edit::TomlError| {
             helped(
                 format!(
                     "`{}` is not valid TOML: {}",
@@ -105,20 +135,122 @@ fn configured(home: &Path, name: &str) -> anyhow::Result<Option<String>> {
                 ),
                 "fix the file; ocp reads `[registries.NAME] index = \"...\"` from it",
             )
-        })?;
+        })
+}
+
+/// Every `token-env` of the user's config holds a secret that no child process may see.
+fn register_configured_secrets(home: &Path) {
+    let Ok(Some(document)) = read_config(home) else {
+        return;
+    };
+    let Some(registries) = document.get("registries").and_then(|r| r.as_table_like()) else {
+        return;
+    };
+    for (_, registry) in registries.iter() {
+        if let Some(variable) = registry.get("token-env").and_then(|v| v.as_str()) {
+            crate::childenv::register_secret_variable(variable);
+        }
+    }
+}
+
+/// `[registries.NAME]` from the user's config.
+fn configured(home: &Path, name: &str) -> anyhow::Result<Option<Configured>> {
+    let path = config_path(home);
+    let Some(document) = read_config(home)? else {
+        return Ok(None);
+    };
     let Some(entry) = document.get("registries").and_then(|r| r.get(name)) else {
         return Ok(None);
     };
-    match entry.get("index").and_then(|i| i.as_str()) {
-        Some(index) => Ok(Some(index.to_owned())),
-        None => Err(helped(
+    let text = |key: &str| -> anyhow::Result<Option<String>> {
+        match entry.get(key) {
+            None => Ok(None),
+            Some(item) => item.as_str().map(|v| Some(v.to_owned())).ok_or_else(|| {
+                helped(
+                    format!(
+                        "`{key}` under `[registries.{name}]` in `{}` is not a string",
+                        path.display()
+                    ),
+                    format!("write it as `{key} = \"...\"`"),
+                )
+            }),
+        }
+    };
+    let Some(index) = text("index")? else {
+        return Err(helped(
             format!(
                 "`[registries.{name}]` in `{}` has no `index`",
                 path.display()
             ),
             format!("write `index = \"<git URL or path>\"` under `[registries.{name}]`"),
-        )),
-    }
+        ));
+    };
+    Ok(Some(Configured {
+        index,
+        settings: RegistrySettings {
+            token_env: text("token-env")?,
+            upload_host: text("upload-host")?,
+        },
+    }))
+}
+
+/// The upload token for `location` and the host it may go to, from the user's configuration
+/// and environment (`env` looks a variable up): `OCP_REGISTRY_<NAME>_TOKEN` before the
+/// variable `token-env` names, `OCP_REGISTRY_<NAME>_UPLOAD_HOST` before `upload-host`.
+/// `None` when there is no token; an index named by URL or path never gets one.
+pub fn upload_credential(
+    location: &IndexLocation,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<Option<Credential>> {
+    let Some(settings) = &location.registry else {
+        return Ok(None);
+    };
+    let prefix = format!("OCP_REGISTRY_{}_", env_name(&location.name));
+    let token_variable = format!("{prefix}TOKEN");
+    let token = env(&token_variable).or_else(|| {
+        settings.token_env.as_deref().and_then(|variable| {
+            crate::childenv::register_secret_variable(variable);
+            env(variable)
+        })
+    });
+    let Some(token) = token.filter(|token| !token.is_empty()) else {
+        return Ok(None);
+    };
+    let host_variable = format!("{prefix}UPLOAD_HOST");
+    let Some(host) = env(&host_variable).or_else(|| settings.upload_host.clone()) else {
+        return Err(helped(
+            format!(
+                "there is an upload token for the index `{}`, but no host to send it to",
+                location.name
+            ),
+            format!(
+                "name the upload server with `upload-host = \"files.example.com\"` under `[registries.{}]` in `OCP_HOME/config.toml` (or set `{host_variable}`); ocp sends the token to that host only",
+                location.name
+            ),
+        ));
+    };
+    Credential::new(token, &host).map(Some).ok_or_else(|| {
+        helped(
+            format!(
+                "`{host}`, the upload host of the index `{}`, is not a host name",
+                location.name
+            ),
+            "write a host with an optional port, for example `files.example.com` or `127.0.0.1:8080`",
+        )
+    })
+}
+
+/// `acme-corp` -> `ACME_CORP`, as cargo names registry variables.
+fn env_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 /// A readable, unique folder name for a remote's clone.
@@ -193,21 +325,21 @@ pub fn open(location: &IndexLocation, freshness: Freshness) -> anyhow::Result<Op
         }
         // A half-made clone from an earlier interrupted run is worthless: start over.
         let _ = fs::remove_dir_all(&location.checkout);
-        Repo::clone_from(&location.remote, &location.checkout).with_context(|| {
+        let repo = Repo::clone_from(&location.remote, &location.checkout).with_context(|| {
             format!(
                 "failed to clone the index `{}` from `{}`",
                 location.name, location.remote
             )
         })?;
+        // A new clone of an index ocp has seen before must still contain what it saw.
+        let head = repo.head()?;
+        if let Err(error) = history::check_fast_forward(location, &repo, &head) {
+            let _ = fs::remove_dir_all(&location.checkout);
+            return Err(error);
+        }
+        history::record(location, &repo.branch()?, &head)?;
     } else if freshness == Freshness::Update {
-        Repo::at(&location.checkout)
-            .sync_to_origin()
-            .with_context(|| {
-                format!(
-                    "failed to update the index `{}` from `{}`",
-                    location.name, location.remote
-                )
-            })?;
+        fetch_checked(location, &Repo::at(&location.checkout))?;
     }
     let index = match Index::open(&location.checkout) {
         Ok(index) => index,
@@ -221,7 +353,7 @@ pub fn open(location: &IndexLocation, freshness: Freshness) -> anyhow::Result<Op
             ));
         }
         Err(error) => {
-            return Err(error)
+            return Err(explain_open_error(error))
                 .with_context(|| format!("failed to open the index `{}`", location.name));
         }
     };
@@ -229,6 +361,97 @@ pub fn open(location: &IndexLocation, freshness: Freshness) -> anyhow::Result<Op
         index,
         location: location.clone(),
         _lock: lock,
+    })
+}
+
+/// An index that cannot be opened, with what to do about the errors an index's age or an
+/// edit to its config cause.
+pub fn explain_open_error(error: crate::index::IndexError) -> anyhow::Error {
+    use crate::index::IndexError;
+    let help = match &error {
+        IndexError::OldFormat { .. } => {
+            "the owners of its packages re-sign their versions with `ocp index migrate` in a clone of the index, then push (see the index format's README)"
+        }
+        IndexError::TokenInConfig { .. } => {
+            "remove `token_env` from the index's `config.json`; each publisher names the token and its host under `[registries.NAME]` in their own `OCP_HOME/config.toml`"
+        }
+        _ => return anyhow::Error::new(error),
+    };
+    crate::error::with_help(error, help)
+}
+
+/// Fetches the index into a quarantine, refuses a history that does not contain the last
+/// head ocp saw, then moves the clone to it and remembers the new head.
+fn fetch_checked(location: &IndexLocation, repo: &Repo) -> anyhow::Result<()> {
+    let failed = || {
+        format!(
+            "failed to update the index `{}` from `{}`",
+            location.name, location.remote
+        )
+    };
+    let branch = repo.branch().with_context(failed)?;
+    let scratch = location.checkout.parent().unwrap_or(Path::new("."));
+    let fetched = repo
+        .fetch_quarantined(&location.remote, &branch, scratch)
+        .with_context(failed)?;
+    history::check_fetched(location, &fetched)?;
+    repo.accept(&fetched).with_context(failed)?;
+    history::record(location, &branch, &fetched.head)
+}
+
+/// Brings an open index up to date (after a lost push race), with the same history check as
+/// [`open`].
+pub fn update(open: &OpenIndex) -> anyhow::Result<()> {
+    fetch_checked(&open.location, open.index.repo())
+}
+
+/// Remembers the clone's current head (after a push of ocp's own commit).
+pub fn record_head(open: &OpenIndex) -> anyhow::Result<()> {
+    let repo = open.index.repo();
+    history::record(&open.location, &repo.branch()?, &repo.head()?)
+}
+
+/// What `ocp index accept-rewrite` accepted.
+#[derive(Debug)]
+pub struct Accepted {
+    /// The head ocp had seen before, if any.
+    pub previous: Option<String>,
+    pub head: String,
+    pub change: crate::index::git::HistoryChange,
+}
+
+/// Takes the index's history as it is now, rewritten or not, and remembers its head: the
+/// deliberate way past the refusal of a non-fast-forward update.
+pub fn accept_rewrite(location: &IndexLocation) -> anyhow::Result<Accepted> {
+    let open = if location.checkout.join(".git").exists() {
+        open(location, Freshness::Offline)?
+    } else {
+        // No clone yet: a fresh clone of the index as it is now is what is accepted.
+        let seen = history::seen_path(location);
+        if seen.exists() {
+            fs::remove_file(&seen)
+                .with_context(|| format!("failed to remove `{}`", seen.display()))?;
+        }
+        open(location, Freshness::Update)?
+    };
+    let repo = open.index.repo();
+    let branch = repo.branch()?;
+    let scratch = location.checkout.parent().unwrap_or(Path::new("."));
+    let fetched = repo
+        .fetch_quarantined(&location.remote, &branch, scratch)
+        .with_context(|| format!("failed to fetch the index `{}`", location.name))?;
+    let previous = history::read_seen(location)?.map(|seen| seen.head);
+    let change = previous
+        .as_deref()
+        .map(|old| fetched.repo.history_change(old, &fetched.head))
+        .unwrap_or_default();
+    repo.accept(&fetched)
+        .with_context(|| format!("failed to update the index `{}`", location.name))?;
+    history::record(location, &branch, &fetched.head)?;
+    Ok(Accepted {
+        previous,
+        head: fetched.head.clone(),
+        change,
     })
 }
 

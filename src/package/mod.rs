@@ -213,16 +213,16 @@ impl Package {
                                 .at(&path, offset..offset)
                                 .label("the parser stopped here")
                         }
+                        YamlError::TooDeep { offset } => Diagnostic::error(
+                            codes::YAML_SYNTAX,
+                            format!("`{path}` nests mappings and sequences more than {} levels deep", crate::package::yaml::MAX_DEPTH),
+                        )
+                        .at(&path, offset..offset)
+                        .label("too deep from here on")
+                        .help("a component spec is a few levels deep; flatten the structure"),
                         YamlError::Empty => Diagnostic::error(codes::SPEC_NOT_MAPPING, format!("`{path}` is empty"))
                             .in_file(&path)
                             .help("run `ocp new` in another directory to see a complete spec.yaml"),
-                        YamlError::TooDeep { offset } => Diagnostic::error(
-                            codes::YAML_SYNTAX,
-                            format!("`{path}` nests deeper than {} levels, which no component spec needs", yaml::MAX_DEPTH),
-                        )
-                        .at(&path, offset..offset)
-                        .label("too deep here")
-                        .help("flatten the structure; a spec is a handful of levels deep"),
                         YamlError::MultipleDocuments { second_offset } => Diagnostic::error(
                             codes::YAML_SYNTAX,
                             format!("`{path}` holds more than one YAML document; Osiris reads exactly one"),

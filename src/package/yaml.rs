@@ -1,6 +1,12 @@
 //! YAML with positions. Loads one YAML document into a `serde_json::Value` (what the JSON
 //! schema validates) and remembers, for every JSON pointer, where its key and value sit in the
 //! source, so a finding about `/x-runtime/driver` can point at `spec.yaml:61:11`.
+//!
+//! Nesting is bounded before the document is built: the loader and the conversion below
+//! recurse once per level, so a hostile file nested thousands of levels deep would exhaust
+//! the stack. A streaming pass over the parser's events (which keeps its own stack on the
+//! heap) refuses anything deeper than [`MAX_DEPTH`] first. This is the only place ocp reads
+//! YAML.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -17,54 +23,22 @@ pub struct NodeSpan {
     pub value: Range<usize>,
 }
 
+/// The deepest nesting of mappings and sequences ocp reads. Real specs nest less than ten
+/// levels deep.
+pub const MAX_DEPTH: usize = 64;
+
 /// What the YAML loader reported.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum YamlError {
+    /// Mappings and sequences nest deeper than [`MAX_DEPTH`]; `offset` is where the first
+    /// level too deep starts.
+    TooDeep { offset: usize },
     /// The text is not YAML; `offset` is where the parser stopped.
     Syntax { message: String, offset: usize },
     /// The file holds no document at all.
     Empty,
     /// More than one document (`---`); Osiris reads exactly one.
     MultipleDocuments { second_offset: usize },
-    /// Nested deeper than [`MAX_DEPTH`] levels; `offset` is where that depth is reached.
-    TooDeep { offset: usize },
-}
-
-/// How deeply a spec may nest. Real specs nest about eight levels; the YAML parser recurses
-/// once per level, so a hostile file thousands of levels deep would overflow the stack.
-pub const MAX_DEPTH: usize = 128;
-
-/// Where a block structure first nests deeper than [`MAX_DEPTH`]: each line indented further
-/// than the one it belongs to, and each `- ` that starts a sequence item, opens a level.
-/// (Flow collections, `[` and `{`, are limited by the parser itself.)
-fn too_deep(text: &str) -> Option<usize> {
-    let mut levels: Vec<usize> = Vec::new();
-    let mut offset = 0;
-    for line in text.split_inclusive('\n') {
-        let start = offset;
-        offset += line.len();
-        let content = line.trim_start_matches(' ');
-        if content.trim().is_empty() || content.starts_with('#') {
-            continue;
-        }
-        let indent = line.len() - content.len();
-        while levels.last().is_some_and(|level| *level >= indent) {
-            levels.pop();
-        }
-        levels.push(indent);
-        // `- - - x`: every dash after the indentation is one more level.
-        let mut rest = content;
-        let mut column = indent;
-        while let Some(after) = rest.strip_prefix("- ").or_else(|| rest.strip_prefix("-\t")) {
-            column += rest.len() - after.trim_start().len();
-            rest = after.trim_start();
-            levels.push(column);
-        }
-        if levels.len() > MAX_DEPTH {
-            return Some(start + indent);
-        }
-    }
-    None
 }
 
 /// A loaded YAML document: its value and the location of every node.
@@ -128,9 +102,7 @@ impl LocatedYaml {
 
 /// Loads exactly one YAML document from `text`.
 pub fn load(text: &str) -> Result<LocatedYaml, YamlError> {
-    if let Some(offset) = too_deep(text) {
-        return Err(YamlError::TooDeep { offset });
-    }
+    check_depth(text)?;
     let documents = MarkedYamlOwned::load_from_str(text).map_err(|error| {
         let marker = error.marker();
         YamlError::Syntax {
@@ -165,6 +137,40 @@ pub fn load(text: &str) -> Result<LocatedYaml, YamlError> {
     }
     located.value = value;
     Ok(located)
+}
+
+/// Refuses nesting deeper than [`MAX_DEPTH`], streaming, before anything recursive runs.
+/// A syntax error ends the pass quietly: the loader reports it with its position.
+fn check_depth(text: &str) -> Result<(), YamlError> {
+    let mut depth = 0usize;
+    for event in saphyr_parser::Parser::new_from_str(text) {
+        let (event, span) = match event {
+            Ok(event) => event,
+            // The parser has a nesting limit of its own for flow collections.
+            Err(error) if error.info().contains("recursion limit") => {
+                let marker = error.marker();
+                return Err(YamlError::TooDeep {
+                    offset: offset_of(text, marker.line(), marker.col()),
+                });
+            }
+            Err(_) => return Ok(()),
+        };
+        match event {
+            saphyr_parser::Event::MappingStart(..) | saphyr_parser::Event::SequenceStart(..) => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err(YamlError::TooDeep {
+                        offset: offset_of(text, span.start.line(), span.start.col()),
+                    });
+                }
+            }
+            saphyr_parser::Event::MappingEnd | saphyr_parser::Event::SequenceEnd => {
+                depth = depth.saturating_sub(1);
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 fn span_of(text: &str, node: &MarkedYamlOwned) -> Range<usize> {
@@ -366,20 +372,26 @@ mod tests {
     }
 
     #[test]
-    fn refuses_nesting_deeper_than_the_limit_without_overflowing() {
-        let nested = |depth: usize| -> String {
-            (0..depth)
-                .map(|level| format!("{}a:\n", "  ".repeat(level)))
-                .collect()
-        };
-        assert!(load(&nested(MAX_DEPTH - 1)).is_ok());
-        match load(&nested(5000)) {
-            Err(YamlError::TooDeep { offset }) => assert!(offset > 0),
-            other => panic!("expected TooDeep, got {other:?}"),
+    fn deep_nesting_is_refused_before_it_is_built() {
+        let at_limit = format!("{}x{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert!(load(&at_limit).is_ok());
+        for deep in [
+            format!("{}x{}", "[".repeat(14_000), "]".repeat(14_000)),
+            format!("{}x\n", "- ".repeat(14_000)),
+            (0..200)
+                .map(|level| format!("{}a:\n", " ".repeat(level)))
+                .collect::<String>(),
+        ] {
+            let started = std::time::Instant::now();
+            let outcome = load(&deep);
+            assert!(
+                matches!(outcome, Err(YamlError::TooDeep { .. })),
+                "{}: {:?}",
+                &deep[..20],
+                outcome.map(|_| ())
+            );
+            assert!(started.elapsed() < std::time::Duration::from_secs(2));
         }
-        let dashes = format!("x:\n  {}a\n", "- ".repeat(MAX_DEPTH + 1));
-        assert!(matches!(load(&dashes), Err(YamlError::TooDeep { .. })));
-        assert!(load("a:\n  - b: 1\n    c: 2\n  - - x\n    - y\n").is_ok());
     }
 
     #[test]

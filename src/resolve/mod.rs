@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! resolve(source, request, options) -> Resolution | ResolveError
-//!   source:  EntrySource (an index checkout, read one package file at a time)
+//!   source:  EntrySource (an index checkout, read one package file at a time, each entry's
+//!            signature checked before its dependencies are followed)
 //!   request: root requirements, the environment's osiris and python, lock preferences
 //!   options: allow_prereleases, time_limit
 //! ```
@@ -107,6 +108,16 @@ pub enum ResolveError {
         version: String,
         reason: String,
     },
+}
+
+impl ResolveError {
+    /// What the user can do about it, when the error itself does not say.
+    pub fn help(&self) -> Option<&'static str> {
+        match self {
+            ResolveError::Source(error) => error.help(),
+            _ => None,
+        }
+    }
 }
 
 fn cancelled_message(limit: Duration, stuck_on: &[Conflicting]) -> String {

@@ -344,7 +344,14 @@ impl DependencyProvider for Provider<'_> {
         };
         let candidates = self.candidates(name)?;
         match candidates.iter().find(|c| c.version == *version) {
-            Some(candidate) => Ok(self.package_dependencies(name, candidate)),
+            Some(candidate) => {
+                // Nothing of an entry is acted on before its owners' signature is checked;
+                // only the versions pubgrub actually tries are checked.
+                self.source
+                    .vouch(&candidate.entry)
+                    .map_err(ProviderError::Source)?;
+                Ok(self.package_dependencies(name, candidate))
+            }
             // choose_version only returns versions it found, so this is unreachable in
             // practice; report it as unusable rather than panic.
             None => Ok(Dependencies::Unavailable(format!(

@@ -1,16 +1,29 @@
 //! Where the resolver's packages come from: the [`EntrySource`] trait, read one package at a
 //! time and only for the packages the resolver asks about, and its two implementations: an
 //! index checkout on disk ([`IndexDirSource`]) and a list held in memory ([`MemorySource`],
-//! for tests and for callers that already hold entries). This module reads; it never decides
-//! which version to use.
+//! for tests and for callers that already hold entries). This module reads and checks
+//! signatures; it never decides which version to use.
+//!
+//! An index checkout is written by anyone with push access, so [`IndexDirSource`] trusts
+//! nothing it reads: a name is parsed before it becomes a path, files are read with size and
+//! line limits, the `yanked` flags come from the package's signed owner log, and an entry's
+//! signature is checked ([`crate::index::trust`]) before the resolver acts on its
+//! dependencies. That check is lazy, one entry at a time, for the versions the resolver
+//! actually considers, so resolving stays fast on a large index.
 
-use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
-use crate::index::format::{ComponentRecord, IndexEntry, parse_entries, shard};
+use crate::index::format::{
+    self, ComponentRecord, IndexEntry, MAX_FILE_BYTES, entry_lines, parse_entries,
+};
+use crate::index::owners::{self, Owners};
+use crate::index::trust::{self, TrustError};
+use crate::index::{CheckedFolders, Index, IndexError, read_checked};
+use crate::model::{ComponentName, PackageName};
 
-/// Why the entries of a package could not be read.
+/// Why the entries of a package could not be read or used.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
     #[error("failed to read `{}`", path.display())]
@@ -25,6 +38,35 @@ pub enum SourceError {
         line: usize,
         reason: String,
     },
+    #[error("`{name}` is not a valid package name, so ocp looks for no file of it: {reason}")]
+    BadName { name: String, reason: String },
+    #[error("the index cannot be read")]
+    Index(#[source] IndexError),
+    #[error("the owner log `{}` does not hold up: {reason}", path.display())]
+    OwnerLog { path: PathBuf, reason: String },
+    #[error("`{}:{line}`: refusing {name} {version}: {error}", path.display())]
+    Untrusted {
+        path: PathBuf,
+        line: usize,
+        name: String,
+        version: String,
+        error: Box<TrustError>,
+    },
+}
+
+impl SourceError {
+    /// What the user can do about it.
+    pub fn help(&self) -> Option<&'static str> {
+        match self {
+            SourceError::Untrusted { .. } | SourceError::OwnerLog { .. } => Some(
+                "nothing was installed: the index holds a change its package's owners did not sign; tell the index's maintainers (`ocp index verify` lists every such entry)",
+            ),
+            SourceError::Malformed { .. } | SourceError::Index(_) => {
+                Some("tell the index's maintainers; `ocp index verify` finds the problem")
+            }
+            SourceError::BadName { .. } | SourceError::Read { .. } => None,
+        }
+    }
 }
 
 /// The published versions of packages, looked up by normalized name.
@@ -37,17 +79,35 @@ pub trait EntrySource {
     fn component_packages(&self, _component: &str) -> Result<Vec<String>, SourceError> {
         Ok(Vec::new())
     }
+
+    /// Checks that the owners of `entry.name` vouch for `entry` (one of
+    /// [`EntrySource::entries`]), before the resolver acts on its dependencies.
+    fn vouch(&self, entry: &IndexEntry) -> Result<(), SourceError>;
 }
 
-/// Reads `<root>/packages/<shard(name)>` files of an index checkout, each at most once.
+/// One package file, read and paired with its replayed owner log.
+#[derive(Debug)]
+struct PackageFile {
+    path: PathBuf,
+    entries: Vec<IndexEntry>,
+    /// The line of each entry in the file.
+    lines: Vec<usize>,
+    owners: Owners,
+    /// Positions of entries whose signature was checked.
+    vouched: Mutex<HashSet<usize>>,
+}
+
+/// Reads `<root>/packages/<shard(name)>` files of an index checkout, each at most once, and
+/// checks entries against `<root>/owners/<shard(name)>`.
 ///
-/// A missing file means there is no such package. A line that is not a valid entry is an
-/// error naming the file and the line, so a broken index is fixed rather than silently read
-/// around.
+/// A missing file means there is no such package. A line that is not a valid entry, an owner
+/// log that does not verify, or an entry its owners did not sign is an error naming the file
+/// and the line, so a broken or tampered index is fixed rather than silently read around.
 #[derive(Debug)]
 pub struct IndexDirSource {
     root: PathBuf,
-    cache: Mutex<HashMap<String, Vec<IndexEntry>>>,
+    cache: Mutex<HashMap<String, Arc<PackageFile>>>,
+    folders: CheckedFolders,
 }
 
 impl IndexDirSource {
@@ -56,12 +116,13 @@ impl IndexDirSource {
         IndexDirSource {
             root: root.into(),
             cache: Mutex::new(HashMap::new()),
+            folders: CheckedFolders::default(),
         }
     }
 
     /// The path of package `name`'s file in this checkout.
-    pub fn package_path(&self, name: &str) -> PathBuf {
-        self.root.join("packages").join(shard(name))
+    pub fn package_path(&self, name: &PackageName) -> PathBuf {
+        self.root.join(Index::package_file(name))
     }
 
     /// How many package files were looked up so far (each at most once), found or not.
@@ -69,30 +130,118 @@ impl IndexDirSource {
         self.lock_cache().len()
     }
 
-    fn lock_cache(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<IndexEntry>>> {
+    /// How many entries had their signature checked so far (each at most once).
+    pub fn entries_vouched(&self) -> usize {
+        self.lock_cache()
+            .values()
+            .map(|package| {
+                package
+                    .vouched
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .len()
+            })
+            .sum()
+    }
+
+    fn lock_cache(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<PackageFile>>> {
         // A panic while holding the lock leaves the map itself consistent: keep using it.
         self.cache
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+
+    fn package(&self, name: &str) -> Result<Arc<PackageFile>, SourceError> {
+        if let Some(package) = self.lock_cache().get(name) {
+            return Ok(Arc::clone(package));
+        }
+        let package = Arc::new(self.read_package(name)?);
+        self.lock_cache()
+            .insert(name.to_owned(), Arc::clone(&package));
+        Ok(package)
+    }
+
+    fn read_package(&self, name: &str) -> Result<PackageFile, SourceError> {
+        let parsed = name
+            .parse::<PackageName>()
+            .map_err(|error| SourceError::BadName {
+                name: name.escape_debug().to_string(),
+                reason: error.to_string(),
+            })?;
+        let relative = Index::package_file(&parsed);
+        let path = self.root.join(&relative);
+        let Some(text) = self.read(&relative)? else {
+            return Ok(PackageFile {
+                path,
+                entries: Vec::new(),
+                lines: Vec::new(),
+                owners: Owners::default(),
+                vouched: Mutex::new(HashSet::new()),
+            });
+        };
+        let mut entries = parse_entries(&text).map_err(|error| SourceError::Malformed {
+            path: path.clone(),
+            line: error.line,
+            reason: error.reason,
+        })?;
+        let owners = self.owners(&parsed)?;
+        // The signed owner log decides what is yanked, not the unsigned flag in the entry.
+        for entry in &mut entries {
+            entry.yanked = owners.yanked.contains(&entry.version);
+        }
+        Ok(PackageFile {
+            path,
+            lines: entry_lines(&text),
+            entries,
+            owners,
+            vouched: Mutex::new(HashSet::new()),
+        })
+    }
+
+    fn owners(&self, name: &PackageName) -> Result<Owners, SourceError> {
+        let relative = Index::owner_file(name);
+        let path = self.root.join(&relative);
+        let Some(text) = self.read(&relative)? else {
+            return Ok(Owners::default());
+        };
+        let events = format::parse_events(&text).map_err(|error| SourceError::OwnerLog {
+            path: path.clone(),
+            reason: error.to_string(),
+        })?;
+        owners::replay_with(&name.normalized(), &events, owners::Claim::TrustHistory).map_err(
+            |error| SourceError::OwnerLog {
+                path,
+                reason: error.to_string(),
+            },
+        )
+    }
+}
+
+impl IndexDirSource {
+    fn read(&self, relative: &str) -> Result<Option<String>, SourceError> {
+        read_checked(&self.root, relative, MAX_FILE_BYTES, Some(&self.folders)).map_err(|error| {
+            match error {
+                IndexError::Read { path, source } => SourceError::Read { path, source },
+                other => SourceError::Index(other),
+            }
+        })
+    }
 }
 
 impl EntrySource for IndexDirSource {
     /// The package the index's `components/<shard>` record names: in an ocp index a
-    /// component belongs to one package.
+    /// component belongs to one package. A name that is not a component name has none.
     fn component_packages(&self, component: &str) -> Result<Vec<String>, SourceError> {
-        if component.is_empty() {
+        let Ok(name) = component.parse::<ComponentName>() else {
             return Ok(Vec::new());
-        }
-        let path = self.root.join("components").join(shard(component));
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(source) => return Err(SourceError::Read { path, source }),
+        };
+        let relative = Index::component_file(&name);
+        let Some(text) = self.read(&relative)? else {
+            return Ok(Vec::new());
         };
         let record: ComponentRecord =
             serde_json::from_str(&text).map_err(|error| SourceError::Malformed {
-                path,
+                path: self.root.join(&relative),
                 line: 1,
                 reason: error.to_string(),
             })?;
@@ -100,38 +249,43 @@ impl EntrySource for IndexDirSource {
     }
 
     fn entries(&self, name: &str) -> Result<Vec<IndexEntry>, SourceError> {
-        if let Some(entries) = self.lock_cache().get(name) {
-            return Ok(entries.clone());
+        if name.is_empty() {
+            return Ok(Vec::new());
         }
-        let entries = if name.is_empty() {
-            Vec::new()
-        } else {
-            read_package_file(&self.package_path(name))?
-        };
-        self.lock_cache().insert(name.to_owned(), entries.clone());
-        Ok(entries)
+        Ok(self.package(name)?.entries.clone())
+    }
+
+    fn vouch(&self, entry: &IndexEntry) -> Result<(), SourceError> {
+        let package = self.package(&entry.name)?;
+        let position = package
+            .entries
+            .iter()
+            .position(|known| known == entry)
+            .ok_or_else(|| SourceError::BadName {
+                name: entry.name.clone(),
+                reason: format!("version {} is not in the index", entry.version),
+            })?;
+        let mut vouched = package
+            .vouched
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if vouched.contains(&position) {
+            return Ok(());
+        }
+        trust::check_entry(entry, &package.owners).map_err(|error| SourceError::Untrusted {
+            path: package.path.clone(),
+            line: package.lines.get(position).copied().unwrap_or(position + 1),
+            name: entry.name.clone(),
+            version: entry.version.clone(),
+            error: Box::new(error),
+        })?;
+        vouched.insert(position);
+        Ok(())
     }
 }
 
-fn read_package_file(path: &Path) -> Result<Vec<IndexEntry>, SourceError> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(source) => {
-            return Err(SourceError::Read {
-                path: path.to_owned(),
-                source,
-            });
-        }
-    };
-    parse_entries(&text).map_err(|error| SourceError::Malformed {
-        path: path.to_owned(),
-        line: error.line,
-        reason: error.reason,
-    })
-}
-
-/// Entries held in memory, grouped by package name.
+/// Entries held in memory, grouped by package name. The caller vouches for them: nothing is
+/// checked against an owner log, so this is for tests and for entries already checked.
 #[derive(Debug, Clone, Default)]
 pub struct MemorySource {
     packages: BTreeMap<String, Vec<IndexEntry>>,
@@ -179,6 +333,10 @@ impl EntrySource for MemorySource {
             .map(|(name, _)| name.clone())
             .collect())
     }
+
+    fn vouch(&self, _entry: &IndexEntry) -> Result<(), SourceError> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -191,12 +349,48 @@ mod tests {
         let source = IndexDirSource::new(dir.path());
         assert!(source.entries("absent-osiris").expect("missing").is_empty());
 
-        let path = source.package_path("broken-osiris");
+        let name: PackageName = "broken-osiris".parse().expect("name");
+        let path = source.package_path(&name);
         std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
         std::fs::write(&path, "\n{not json\n").expect("write");
         let error = source.entries("broken-osiris").expect_err("malformed");
         let message = error.to_string();
         assert!(message.contains("broken-osiris:2`"), "{message}");
         assert_eq!(source.files_read(), 1);
+    }
+
+    #[test]
+    fn a_name_that_is_not_a_package_name_never_becomes_a_path() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let outside = dir.path().join("outside");
+        std::fs::write(&outside, "{not json\n").expect("write");
+        let root = dir.path().join("index");
+        std::fs::create_dir_all(root.join("packages")).expect("mkdir");
+        let source = IndexDirSource::new(&root);
+        for name in ["../outside", "../../outside", "a/../../b", "/etc/passwd"] {
+            let error = source.entries(name).expect_err(name);
+            assert!(
+                matches!(error, SourceError::BadName { .. }),
+                "{name}: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_symlinked_package_file_is_refused() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let secret = dir.path().join("secret");
+        std::fs::write(&secret, "{}\n").expect("write");
+        let root = dir.path().join("index");
+        let source = IndexDirSource::new(&root);
+        let name: PackageName = "leak-osiris".parse().expect("name");
+        let path = source.package_path(&name);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::os::unix::fs::symlink(&secret, &path).expect("symlink");
+        let error = source.entries("leak-osiris").expect_err("symlink");
+        assert!(
+            error.to_string().contains("index cannot be read"),
+            "{error}"
+        );
     }
 }

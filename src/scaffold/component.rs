@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{NewPackage, ScaffoldError, TEMPLATES, substitute, variables};
+use super::{FRAGMENTS, NewPackage, ScaffoldError, TEMPLATES, fragments, substitute, variables};
 
 /// The rendered files of an added component.
 #[derive(Debug, Clone, Default)]
@@ -38,6 +38,7 @@ pub struct Placement {
 pub fn render(new: &NewPackage, placement: &Placement) -> Result<ComponentFiles, ScaffoldError> {
     let mut variables = variables(new);
     variables.insert("import_name", placement.module.clone());
+    fragments(new.template, &mut variables)?;
     let mut out = ComponentFiles::default();
     for directory in ["common", new.template.name()] {
         let Some(root) = TEMPLATES.get_dir(directory) else {
@@ -45,7 +46,13 @@ pub fn render(new: &NewPackage, placement: &Placement) -> Result<ComponentFiles,
         };
         let mut stack = vec![root];
         while let Some(dir) = stack.pop() {
-            stack.extend(dir.dirs());
+            // A template's fragments are variables, not files.
+            stack.extend(dir.dirs().filter(|child| {
+                child
+                    .path()
+                    .file_name()
+                    .is_none_or(|name| name != FRAGMENTS)
+            }));
             for file in dir.files() {
                 let template_path = file.path().to_string_lossy().replace('\\', "/");
                 let relative = template_path

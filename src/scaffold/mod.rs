@@ -196,9 +196,10 @@ pub fn render(new: &NewPackage) -> Result<BTreeMap<String, String>, ScaffoldErro
 }
 
 /// The folder of a template whose files become variables instead of files.
-const FRAGMENTS: &str = "fragments";
+pub(super) const FRAGMENTS: &str = "fragments";
 
-fn fragments(
+/// Renders a template's fragments into the variables of the same name.
+pub(super) fn fragments(
     template: Template,
     variables: &mut BTreeMap<&'static str, String>,
 ) -> Result<(), ScaffoldError> {

@@ -10,6 +10,8 @@
 //!   legacy `Ed`);
 //! - [`package`]: the trusted comment ocp writes for an OCP tarball and the manifest read
 //!   back from the tarball to check it;
+//! - [`canonical`]: the fields of a published version that the signature covers, and their
+//!   canonical form (whose sha256 the trusted comment carries);
 //! - [`trusted`]: names mapped to public keys (`trusted-keys.toml`).
 //!
 //! This module never prints, never prompts and never reads the environment: the ops layer
@@ -17,11 +19,13 @@
 //! or in `ed25519-dalek` keys that wipe themselves, and no error or `Debug` output of this
 //! module contains key material or passwords.
 
+pub mod canonical;
 pub mod key;
 pub mod package;
 pub mod signature;
 pub mod trusted;
 
+pub use canonical::{SignedDependency, SignedFields};
 pub use key::{KdfLimits, PublicKey, SecretKey, SecretKeyFile};
 pub use package::PackageClaim;
 pub use signature::{Algorithm, SignatureFile};
@@ -94,6 +98,10 @@ pub enum SigningError {
         "the signature is for a tarball with sha256 {claimed}, but this file's sha256 is {actual}"
     )]
     ChecksumMismatch { claimed: String, actual: String },
+    #[error(
+        "the signature covers other components, dependencies or requirements (entry digest {claimed}) than the tarball's `ocp.json` declares (entry digest {actual})"
+    )]
+    FieldsMismatch { claimed: String, actual: String },
     #[error("failed to generate random bytes: {0}")]
     Random(String),
     #[error("failed to read the data to sign or verify")]

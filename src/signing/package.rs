@@ -3,14 +3,16 @@
 //! When ocp signs an OCP tarball, the trusted comment (covered by the global signature) is
 //!
 //! ```text
-//! ocp-package:shopify-osiris version:1.0.0 sha256:<64 hex digits> timestamp:<unix seconds>
+//! ocp-package:shopify-osiris version:1.0.0 sha256:<64 hex> entry:<64 hex> timestamp:<unix seconds>
 //! ```
 //!
-//! space-separated `key:value` fields, `ocp-package` first. Verifying reads the tarball's own
-//! `<name>-<version>/ocp.json` and refuses the file unless name, version and sha256 all agree,
-//! so a valid signature cannot be moved to another package, version or file. Unknown fields
-//! are ignored so later versions of ocp can add some. This module reads tarballs but never
-//! prints.
+//! space-separated `key:value` fields, `ocp-package` first. `entry` is the sha256 of the
+//! canonical form of every field resolution and installation act on (see
+//! [`super::canonical`]). Verifying reads the tarball's own `<name>-<version>/ocp.json` and
+//! refuses the file unless name, version, sha256 and (when present) the entry digest all
+//! agree, so a valid signature cannot be moved to another package, version, file or set of
+//! dependencies. Unknown fields are ignored so later versions of ocp can add some. This
+//! module reads tarballs but never prints.
 
 use std::io::Read;
 
@@ -18,6 +20,7 @@ use crate::build::Manifest;
 use crate::model::Checksum;
 
 use super::SigningError;
+use super::canonical::SignedFields;
 
 const MARKER: &str = "ocp-package";
 
@@ -27,6 +30,9 @@ pub struct PackageClaim {
     pub name: String,
     pub version: String,
     pub sha256: String,
+    /// The sha256 of the canonical form of the signed fields ([`SignedFields`]); absent in
+    /// signatures made before ocp covered them.
+    pub entry: Option<String>,
     pub timestamp: Option<u64>,
 }
 
@@ -44,10 +50,15 @@ impl PackageClaim {
                 });
             }
         }
+        let sha256 = sha256.to_hex();
+        let entry = SignedFields::of_manifest(manifest, &sha256)
+            .digest()
+            .to_hex();
         Ok(PackageClaim {
             name: manifest.name.clone(),
             version: manifest.version.clone(),
-            sha256: sha256.to_hex(),
+            sha256,
+            entry: Some(entry),
             timestamp: Some(timestamp),
         })
     }
@@ -58,6 +69,9 @@ impl PackageClaim {
             "{MARKER}:{} version:{} sha256:{}",
             self.name, self.version, self.sha256
         );
+        if let Some(entry) = &self.entry {
+            comment.push_str(&format!(" entry:{entry}"));
+        }
         if let Some(timestamp) = self.timestamp {
             comment.push_str(&format!(" timestamp:{timestamp}"));
         }
@@ -74,6 +88,7 @@ impl PackageClaim {
         let mut name = None;
         let mut version = None;
         let mut sha256 = None;
+        let mut entry = None;
         let mut timestamp = None;
         for field in comment.split(' ').filter(|field| !field.is_empty()) {
             let (key, value) = field
@@ -83,6 +98,7 @@ impl PackageClaim {
                 MARKER => &mut name,
                 "version" => &mut version,
                 "sha256" => &mut sha256,
+                "entry" => &mut entry,
                 "timestamp" => &mut timestamp,
                 _ => continue,
             };
@@ -95,14 +111,14 @@ impl PackageClaim {
             *slot = Some(value.to_owned());
         }
         let sha256 = sha256.ok_or_else(|| malformed("it has no `sha256`".to_owned()))?;
-        if sha256.len() != 64
-            || !sha256
-                .bytes()
-                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-        {
-            return Err(malformed(format!(
-                "`sha256:{sha256}` is not 64 lowercase hex digits"
-            )));
+        for (key, value) in [("sha256", Some(&sha256)), ("entry", entry.as_ref())] {
+            if let Some(value) = value
+                && !is_hex_digest(value)
+            {
+                return Err(malformed(format!(
+                    "`{key}:{value}` is not 64 lowercase hex digits"
+                )));
+            }
         }
         let timestamp = match timestamp {
             None => None,
@@ -115,6 +131,7 @@ impl PackageClaim {
             name: name.ok_or_else(|| malformed("it has no package name".to_owned()))?,
             version: version.ok_or_else(|| malformed("it has no `version`".to_owned()))?,
             sha256,
+            entry,
             timestamp,
         }))
     }
@@ -142,8 +159,24 @@ impl PackageClaim {
                 actual,
             });
         }
+        if let Some(claimed) = &self.entry {
+            let actual = SignedFields::of_manifest(manifest, &actual)
+                .digest()
+                .to_hex();
+            if *claimed != actual {
+                return Err(SigningError::FieldsMismatch {
+                    claimed: claimed.clone(),
+                    actual,
+                });
+            }
+        }
         Ok(())
     }
+}
+
+/// 64 lowercase hex digits.
+fn is_hex_digest(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// The manifest of an OCP tarball: `Ok(None)` when the data is not a gzipped tar archive or
@@ -168,6 +201,7 @@ mod tests {
             name: "shopify-osiris".to_owned(),
             version: "1.0.0".to_owned(),
             sha256: "ab".repeat(32),
+            entry: Some("cd".repeat(32)),
             timestamp: Some(1_700_000_000),
         }
     }
@@ -178,8 +212,9 @@ mod tests {
         assert_eq!(
             comment,
             format!(
-                "ocp-package:shopify-osiris version:1.0.0 sha256:{} timestamp:1700000000",
-                "ab".repeat(32)
+                "ocp-package:shopify-osiris version:1.0.0 sha256:{} entry:{} timestamp:1700000000",
+                "ab".repeat(32),
+                "cd".repeat(32)
             )
         );
         assert_eq!(PackageClaim::parse(&comment).expect("parse"), Some(claim()));
@@ -203,6 +238,18 @@ mod tests {
     fn a_claim_without_checksum_is_malformed() {
         assert!(PackageClaim::parse("ocp-package:a version:1").is_err());
         assert!(PackageClaim::parse("ocp-package:a version:1 sha256:XYZ").is_err());
+        let bad_entry = format!(
+            "ocp-package:a version:1 sha256:{} entry:XYZ",
+            "ab".repeat(32)
+        );
+        assert!(PackageClaim::parse(&bad_entry).is_err());
+    }
+
+    #[test]
+    fn a_claim_without_entry_digest_still_parses() {
+        let old = format!("ocp-package:a version:1 sha256:{}", "ab".repeat(32));
+        let claim = PackageClaim::parse(&old).expect("parse").expect("a claim");
+        assert_eq!(claim.entry, None);
     }
 
     #[test]

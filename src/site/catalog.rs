@@ -1,6 +1,6 @@
 //! The first stage of the site: the index read into packages, each with its versions (newest
 //! first), whether each version's signature verified (by the index's own check,
-//! [`crate::index::verify::signature_findings`], against the replayed owner log), which Osiris
+//! [`crate::index::trust::check_entry`], against the replayed owner log), which Osiris
 //! releases each version's range admits, its current owners, and the details read from the
 //! tarball of its featured version. Packages are read in parallel.
 //!
@@ -17,7 +17,7 @@ use time::format_description::well_known::Rfc3339;
 
 use super::details::{self, Details, TarballAccess};
 use crate::index::format::IndexEntry;
-use crate::index::{Index, owners, verify};
+use crate::index::{Index, owners};
 use crate::model::{ComponentName, PackageVersion};
 use crate::progress::Reporter;
 
@@ -213,10 +213,9 @@ fn package(
         .map(|entry| {
             let signature = match &owners {
                 Err(reason) => Err(format!("the owner log is invalid: {reason}")),
-                Ok(owners) => match verify::signature_findings(&entry, owners).first() {
-                    None => Ok(()),
-                    Some(finding) => Err(finding.message.clone()),
-                },
+                Ok(owners) => crate::index::trust::check_entry(&entry, owners)
+                    .map(|_| ())
+                    .map_err(|error| error.to_string()),
             };
             let range = VersionSpecifiers::from_str(&entry.osiris).ok();
             let osiris_fits = releases

@@ -161,6 +161,7 @@ impl Uv {
             .env_remove("CONDA_PREFIX")
             .env_remove("UV_PYTHON")
             .stdin(std::process::Stdio::null());
+        crate::childenv::without_secrets(&mut command);
         command
     }
 

@@ -6,6 +6,10 @@
 //! body before closing the connection (`truncate_next`) or with 503 (`fail_next`), can wait
 //! before answering a GET (`get_delay_ms`), and records the most GETs it served at once.
 //! It serves a static site too (`serve_dir`), with the media type of each file.
+//!
+//! For credential tests it records every `Authorization` header it receives
+//! (`authorizations`) and can answer writes with a `307` redirect to another URL
+//! (`redirect_writes_to`).
 
 #![allow(dead_code)]
 
@@ -32,6 +36,10 @@ pub struct FileServer {
     in_flight: Arc<AtomicUsize>,
     /// The most GETs that were being answered at the same moment.
     pub max_in_flight: Arc<AtomicUsize>,
+    /// `METHOD path: <Authorization header>` of every request that carried one.
+    pub authorizations: Arc<Mutex<Vec<String>>>,
+    /// When set, PUT and DELETE are answered `307 Temporary Redirect` to this base URL.
+    pub redirect_writes_to: Arc<Mutex<Option<String>>>,
     stop: Arc<AtomicBool>,
 }
 
@@ -50,6 +58,8 @@ impl FileServer {
             get_delay_ms: Arc::new(AtomicU64::new(0)),
             in_flight: Arc::new(AtomicUsize::new(0)),
             max_in_flight: Arc::new(AtomicUsize::new(0)),
+            authorizations: Arc::new(Mutex::new(Vec::new())),
+            redirect_writes_to: Arc::new(Mutex::new(None)),
             stop: Arc::new(AtomicBool::new(false)),
         };
         let shared = server.clone();
@@ -171,8 +181,22 @@ fn handle(stream: TcpStream, server: &FileServer, token: Option<&str>) -> std::i
         .lock()
         .expect("lock")
         .push(format!("{method} {path}"));
+    if let Some(authorization) = headers.get("authorization") {
+        server
+            .authorizations
+            .lock()
+            .expect("lock")
+            .push(format!("{method} {path}: {authorization}"));
+    }
     if server.drop_connections.load(Ordering::SeqCst) {
         return Ok(()); // close without answering
+    }
+    let redirect = server.redirect_writes_to.lock().expect("lock").clone();
+    if let Some(base) = redirect.filter(|_| method == "PUT" || method == "DELETE") {
+        return write!(
+            stream,
+            "HTTP/1.1 307 Temporary Redirect\r\nLocation: {base}{path}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
     }
     if method == "GET" {
         return answer_get(stream, server, &path);

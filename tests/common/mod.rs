@@ -67,6 +67,60 @@ impl Sandbox {
     }
 }
 
+/// Runs `git -C dir args...` (committing, where it does, as a fixed test identity) and returns
+/// what it printed; fails the test when git fails.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["-c", "user.name=Test", "-c", "user.email=test@example.com"])
+        .args(args)
+        .output()
+        .expect("run git");
+    assert!(
+        output.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Sets the version of a package made by `ocp new` (pyproject.toml, spec.yaml and
+/// `__version__`) from `0.1.0` to `version`.
+pub fn set_version(root: &Path, version: &str) {
+    change_version(root, "0.1.0", version);
+}
+
+/// Changes the version of a package made by `ocp new` from `from` to `version`.
+pub fn change_version(root: &Path, from: &str, version: &str) {
+    let import = std::fs::read_dir(root.join("src"))
+        .expect("src")
+        .next()
+        .expect("one package")
+        .expect("entry")
+        .path();
+    for (path, from, to) in [
+        (
+            root.join("pyproject.toml"),
+            format!("version = \"{from}\""),
+            format!("version = \"{version}\""),
+        ),
+        (
+            import.join("spec.yaml"),
+            format!("version: {from}"),
+            format!("version: {version}"),
+        ),
+        (
+            import.join("__init__.py"),
+            format!("__version__ = \"{from}\""),
+            format!("__version__ = \"{version}\""),
+        ),
+    ] {
+        let text = std::fs::read_to_string(&path).expect("read");
+        std::fs::write(&path, text.replacen(&from, &to, 1)).expect("write");
+    }
+}
+
 /// Runs a command and returns its output, whatever the exit status.
 pub fn run(command: &mut Command) -> Output {
     command.output().expect("run the command")
@@ -164,51 +218,4 @@ pub fn assert_same_tree(
         "{what} changed:\n{}",
         differences.join("\n")
     );
-}
-
-/// Sets the version of a package made by `ocp new` (0.1.0) in pyproject.toml, spec.yaml and
-/// `__version__`, which must agree.
-pub fn set_version(root: &Path, version: &str) {
-    let import = std::fs::read_dir(root.join("src"))
-        .expect("src")
-        .next()
-        .expect("one package")
-        .expect("entry")
-        .path();
-    for (path, from, to) in [
-        (
-            root.join("pyproject.toml"),
-            "version = \"0.1.0\"".to_owned(),
-            format!("version = \"{version}\""),
-        ),
-        (
-            import.join("spec.yaml"),
-            "version: 0.1.0".to_owned(),
-            format!("version: {version}"),
-        ),
-        (
-            import.join("__init__.py"),
-            "__version__ = \"0.1.0\"".to_owned(),
-            format!("__version__ = \"{version}\""),
-        ),
-    ] {
-        let text = std::fs::read_to_string(&path).expect("read");
-        std::fs::write(&path, text.replacen(&from, &to, 1)).expect("write");
-    }
-}
-
-/// Runs `git -C dir args...`, which must succeed, and returns its stdout.
-pub fn git(dir: &Path, args: &[&str]) -> String {
-    let output = std::process::Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .output()
-        .expect("run git");
-    assert!(
-        output.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
 }

@@ -62,8 +62,10 @@ pub fn install_python_requirements(
         }
     };
     command.arg("--constraint").arg(constraints.path());
-    // After `--`, nothing can be read as an option to uv or pip.
+    // After `--`, no requirement can be read as an option; and the build backends that
+    // uv or pip run never see ocp's signing key or upload tokens.
     command.arg("--").args(&requirements);
+    crate::childenv::without_secrets(&mut command);
     if let Some(handle) = lock.child_handle()? {
         command.stdin(Stdio::from(handle));
     }

@@ -34,7 +34,11 @@ pub fn resolve(
             resolve::ResolveError::NoSolution { suggestions, .. } if !suggestions.is_empty() => {
                 helped(format!("cannot install {what}"), error.to_string())
             }
-            _ => anyhow::Error::new(error).context(format!("cannot install {what}")),
+            _ => match error.help() {
+                Some(help) => crate::error::with_help(error, help),
+                None => anyhow::Error::new(error),
+            }
+            .context(format!("cannot install {what}")),
         },
     )?;
     let lock = Lockfile::from_resolution(

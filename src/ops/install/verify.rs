@@ -14,7 +14,6 @@ use crate::fetch::{self, Cache, FetchItem, FetchOptions};
 use crate::index::format::IndexEntry;
 use crate::index::{Index, owners};
 use crate::ops::registry::Freshness;
-use crate::signing::{PackageClaim, SignatureFile};
 
 /// A tarball that passed every check, for one change of the plan.
 #[derive(Debug, Clone)]
@@ -76,45 +75,21 @@ pub fn fetch_and_verify<'p>(
     Ok(out)
 }
 
-/// Checks that an owner of the package signed exactly this tarball.
+/// Checks that an owner of the package signed exactly this tarball and every field of its
+/// entry.
 fn verify_signature(index: &Index, entry: &IndexEntry, tarball: &Path) -> anyhow::Result<()> {
     let events = index.events(&entry.name)?;
     let owners = owners::replay(&entry.name, &events)
         .with_context(|| format!("the owner log of `{}` is invalid", entry.name))?;
-    let refuse = |reason: String| {
+    let file = std::fs::File::open(tarball)
+        .with_context(|| format!("failed to open `{}`", tarball.display()))?;
+    crate::index::trust::check_tarball(entry, &owners, file).map_err(|error| {
         helped(
             format!(
-                "refusing to install {} {}: {reason}",
+                "refusing to install {} {}: {error}",
                 entry.name, entry.version
             ),
             "nothing was installed; the index or the tarball was tampered with, or the package was signed by a key that does not own it",
         )
-    };
-    let key = owners.ever.get(&entry.key_id).ok_or_else(|| {
-        refuse(format!(
-            "it is signed by key {}, which has never owned `{}`",
-            entry.key_id, entry.name
-        ))
-    })?;
-    let signature = SignatureFile::parse(&entry.signature)
-        .map_err(|error| refuse(format!("its signature is unreadable: {error}")))?;
-    let file = std::fs::File::open(tarball)
-        .with_context(|| format!("failed to open `{}`", tarball.display()))?;
-    signature
-        .verify(key, file, false)
-        .map_err(|error| refuse(error.to_string()))?;
-    match PackageClaim::parse(&signature.trusted_comment) {
-        Ok(Some(claim))
-            if crate::model::normalize_name(&claim.name) == entry.name
-                && claim.version == entry.version
-                && claim.sha256 == entry.sha256 =>
-        {
-            Ok(())
-        }
-        Ok(Some(claim)) => Err(refuse(format!(
-            "the signature vouches for {} {}, not this package",
-            claim.name, claim.version
-        ))),
-        _ => Err(refuse("its signature names no package".to_owned())),
-    }
+    })
 }
