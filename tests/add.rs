@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::{Sandbox, assert_same_tree, run, run_ok, stderr, stdout, tree_state};
-use python::{OSIRIS, osiris_env, run_python, uv, venv};
+use python::{osiris_env, path_with_uv, run_python};
 
 fn new_package(sandbox: &Sandbox, component: &str) -> PathBuf {
     run_ok(
@@ -53,7 +53,7 @@ fn an_added_component_checks_tests_publishes_and_installs_by_name() {
         stderr(&output).lines().take(3).collect::<Vec<_>>(),
         vec![
             "       Added `acme.processor` to acme-osiris v0.1.0 (sql-processor template)",
-            "     Created src/acme_osiris/processor/__init__.py, src/acme_osiris/processor/driver.py, src/acme_osiris/processor/spec.yaml, tests/test_processor_driver.py, tests/test_processor_spec.py",
+            "     Created src/acme_osiris/processor/__init__.py, src/acme_osiris/processor/connection.py, src/acme_osiris/processor/driver.py, src/acme_osiris/processor/spec.yaml, tests/test_processor_driver.py, tests/test_processor_pipeline.py, tests/test_processor_spec.py",
             "     Updated pyproject.toml, README.md, CHANGELOG.md",
         ]
     );
@@ -84,47 +84,36 @@ fn an_added_component_checks_tests_publishes_and_installs_by_name() {
         "     Checked acme-osiris v0.1.0: no problems found\n"
     );
 
-    // The package's own tests, both components', in a real environment with Osiris.
-    let python = venv(&sandbox.dir.path().join("dev-venv"), false);
-    run_ok(
-        uv().args(["pip", "install", "--quiet", "--python"])
-            .arg(&python)
-            .args(["-e", ".[dev]", OSIRIS])
-            .current_dir(&root),
-    );
-    let tests = run_ok(
-        Command::new(&python)
-            .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs"])
-            .current_dir(&root),
-    );
-    let summary = stdout(&tests);
-    let last = summary.lines().last().unwrap_or_default();
+    // The package's own tests, both components', against its wheel in a real environment
+    // with Osiris: unit tests and a real `osiris run` pipeline for each component.
+    let junit = sandbox.dir.path().join("junit.xml");
+    let tests = run(sandbox
+        .ocp()
+        .env("PATH", path_with_uv())
+        .args(["test", "--osiris", "0.5.7", "--format", "json", "--path"])
+        .arg(&root)
+        .arg("--")
+        .arg(format!("--junitxml={}", junit.display())));
+    assert!(tests.status.success(), "{}", stderr(&tests));
+    let report: serde_json::Value = serde_json::from_slice(&tests.stdout).expect("json");
+    let summary = report["cells"][0]["summary"].as_str().expect("summary");
     assert!(
-        last.contains(" passed") && !last.contains("failed") && !last.contains("skipped"),
+        summary.contains(" passed") && !summary.contains("failed") && !summary.contains("skipped"),
         "{summary}"
     );
+    // Every module of both components ran (pytest's own record of what it ran).
+    let ran = fs::read_to_string(&junit).expect("pytest's junit report");
     for module in [
-        "test_processor_spec.py",
-        "test_processor_driver.py",
-        "test_spec.py",
+        "test_processor_spec",
+        "test_processor_driver",
+        "test_processor_pipeline",
+        "test_spec",
+        "test_driver",
+        "test_pipeline",
     ] {
-        let collected = run_ok(
-            Command::new(&python)
-                .args([
-                    "-m",
-                    "pytest",
-                    "-q",
-                    "-p",
-                    "no:cacheprovider",
-                    "--collect-only",
-                ])
-                .arg(format!("tests/{module}"))
-                .current_dir(&root),
-        );
         assert!(
-            !stdout(&collected).contains("no tests ran"),
-            "{module}: {}",
-            stdout(&collected)
+            ran.contains(&format!("classname=\"tests.{module}\"")),
+            "{module} did not run: {ran}"
         );
     }
 

@@ -529,8 +529,22 @@ fn long_name_header_claiming_2_gib_fails_fast_with_little_memory() {
 
 #[test]
 fn entry_naming_another_component_than_its_tarball_is_refused() {
+    // Without the owner's key, the edit breaks the entry's signature.
     let registry = Registry::new();
     registry.edit_entry("shop-osiris", |_, entry| {
+        entry["components"] = json!(["other.extractor"]);
+    });
+    registry.assert_install_refused(
+        &["shop-osiris", "--no-python-deps"],
+        &["refusing shop-osiris 0.1.0", "not what its owner signed"],
+    );
+}
+
+#[test]
+fn entry_signed_by_its_owner_naming_another_component_than_its_tarball_is_refused() {
+    // Signed by the owner: the tarball itself must still agree with its entry.
+    let registry = Registry::new();
+    registry.edit_entry_as_owner("shop-osiris", |entry| {
         entry["components"] = json!(["other.extractor"]);
     });
     registry.assert_install_refused(
@@ -551,7 +565,22 @@ fn entry_with_edited_python_requirements_runs_nothing() {
     // Python requirements are on: nothing may reach pip or uv.
     registry.assert_install_refused(
         &["shop-osiris"],
-        &["the entry says Python requirements `--no-build-isolation`, `/path/to/evil`"],
+        &[
+            "refusing shop-osiris 0.1.0",
+            "the Python requirement `--no-build-isolation` starts with `-`",
+        ],
+    );
+}
+
+#[test]
+fn entry_signed_by_its_owner_with_other_python_requirements_than_its_tarball_runs_nothing() {
+    let registry = Registry::new();
+    registry.edit_entry_as_owner("shop-osiris", |entry| {
+        entry["python_dependencies"] = json!(["evil-requirement==1.0"]);
+    });
+    registry.assert_install_refused(
+        &["shop-osiris"],
+        &["the entry says Python requirements `evil-requirement==1.0`"],
     );
 }
 
@@ -562,6 +591,20 @@ fn entry_with_an_added_dependency_stores_nothing() {
     let (mallory, _) = registry.new_key("mallory");
     registry.publish("evil.extractor", Some(&mallory));
     registry.edit_entry("shop-osiris", |_, entry| {
+        entry["dependencies"] = json!([{ "name": "evil-osiris", "requirement": "" }]);
+    });
+    registry.assert_install_refused(
+        &["shop-osiris", "--no-python-deps"],
+        &["refusing shop-osiris 0.1.0", "not what its owner signed"],
+    );
+}
+
+#[test]
+fn entry_signed_by_its_owner_with_a_dependency_its_tarball_lacks_stores_nothing() {
+    let registry = Registry::new();
+    let (mallory, _) = registry.new_key("mallory");
+    registry.publish("evil.extractor", Some(&mallory));
+    registry.edit_entry_as_owner("shop-osiris", |entry| {
         entry["dependencies"] = json!([{ "name": "evil-osiris", "requirement": "" }]);
     });
     registry.assert_install_refused(

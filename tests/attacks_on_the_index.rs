@@ -102,7 +102,12 @@ impl World {
             .collect();
         fs::write(
             &pyproject,
-            text.replacen("    \"pyyaml>=6.0\",\n", &wanted, 1),
+            // The package imports `yaml` itself (`ocp check` insists it stays declared).
+            text.replacen(
+                "    \"pyyaml>=6.0\",\n",
+                &format!("    \"pyyaml>=6.0\",\n{wanted}"),
+                1,
+            ),
         )
         .expect("write pyproject.toml");
         let output = run(self
@@ -756,7 +761,10 @@ fn build_backend_of_a_python_requirement_never_sees_ocps_secrets() {
         &pyproject,
         text.replacen(
             "    \"pyyaml>=6.0\",\n",
-            &format!("    \"envdump @ file://{}\",\n", project.display()),
+            &format!(
+                "    \"pyyaml>=6.0\",\n    \"envdump @ file://{}\",\n",
+                project.display()
+            ),
             1,
         ),
     )

@@ -289,7 +289,15 @@ pub(crate) fn sandbox_state(sandbox: &Sandbox) -> BTreeMap<String, String> {
 pub(crate) fn assert_refused(output: &Output, expected: &[&str]) {
     let text = stderr(output);
     assert_eq!(output.status.code(), Some(1), "{text}");
-    assert!(text.starts_with("error: "), "{text}");
+    // Status lines (indented, `   Resolved ...`) may come first; then the error.
+    let error = text
+        .lines()
+        .position(|line| line.starts_with("error: "))
+        .unwrap_or_else(|| panic!("no `error:` line in:\n{text}"));
+    assert!(
+        text.lines().take(error).all(|line| line.starts_with(' ')),
+        "{text}"
+    );
     for part in expected {
         assert!(text.contains(part), "expected {part:?} in:\n{text}");
     }
@@ -390,6 +398,45 @@ impl Registry {
             edit(clone, &mut entry);
             lines.push(entry.to_string());
             fs::write(&path, lines.join("\n") + "\n").expect("write the entry");
+        });
+    }
+
+    /// Edits the newest entry of `package` and signs the edited entry with the owner's own
+    /// key (the user's `ocp.key`), as a careless or malicious owner's tool could: the
+    /// signature holds, so only the check of the tarball against its entry stands between
+    /// the edit and the environment.
+    pub(crate) fn edit_entry_as_owner(&self, package: &str, edit: impl FnOnce(&mut Value)) {
+        let key_text = fs::read_to_string(self.sandbox.home().join("keys/ocp.key")).expect("key");
+        self.edit_entry(package, |clone, entry| {
+            edit(entry);
+            let mut edited: ocp::index::format::IndexEntry =
+                serde_json::from_value(entry.clone()).expect("an index entry");
+            let config: ocp::index::format::IndexConfig = serde_json::from_str(
+                &fs::read_to_string(clone.join("config.json")).expect("config.json"),
+            )
+            .expect("an index config");
+            let tarball =
+                fs::read(clone.join(config.download_location(&edited.name, &edited.version)))
+                    .expect("the tarball, stored in the index");
+            let key = ocp::signing::SecretKeyFile::parse(&key_text)
+                .and_then(|file| file.open(None))
+                .expect("the owner's key");
+            let claim = ocp::signing::PackageClaim {
+                name: edited.name.clone(),
+                version: edited.version.clone(),
+                sha256: edited.sha256.clone(),
+                entry: Some(edited.signed_fields().digest().to_hex()),
+                timestamp: Some(1_767_225_600),
+            };
+            let signature = ocp::signing::SignatureFile::sign(
+                &key,
+                tarball.as_slice(),
+                &claim.to_trusted_comment(),
+                "signature from ocp secret key",
+            )
+            .expect("sign");
+            edited.signature = signature.to_text();
+            *entry = serde_json::to_value(&edited).expect("json");
         });
     }
 

@@ -141,15 +141,17 @@ pub fn install(shell: &mut Shell, opts: InstallOpts) -> anyhow::Result<Installed
 
     let request = request::InstallRequest::read(shell, &opts, index)?;
     let resolved = resolution::resolve(&request, index, &opts)?;
-    shell.status(
-        "Resolved",
-        format!(
-            "{} for Osiris {} and Python {}",
-            packages(resolved.resolution.packages.len()),
-            request.osiris,
-            request.python
-        ),
-    )?;
+    if !resolved.resolution.packages.is_empty() {
+        shell.status(
+            "Resolved",
+            format!(
+                "{} for Osiris {} and Python {}",
+                packages(resolved.resolution.packages.len()),
+                request.osiris,
+                request.python
+            ),
+        )?;
+    }
     // Why a version is older than the newest: a component asked for was dropped.
     for note in &resolved.resolution.notes {
         shell.warn(note)?;

@@ -70,13 +70,14 @@ class OsirisProject:
 
 
 @pytest.fixture
-def osiris_project(tmp_path: Path) -> OsirisProject:
-    """A fresh project; skips when Osiris cannot see this component."""
+def osiris_project(request: pytest.FixtureRequest, tmp_path: Path) -> OsirisProject:
+    """A fresh project; skips when Osiris cannot see the component the test module is about."""
     from osiris.components.registry import ComponentRegistry
 
-    if ComponentRegistry().get_component(COMPONENT) is None:
+    component = getattr(request.module, "COMPONENT", COMPONENT)
+    if ComponentRegistry().get_component(component) is None:
         pytest.skip(
-            f"Osiris does not see {COMPONENT}: Osiris 0.5.7 reads specs only from "
+            f"Osiris does not see {component}: Osiris 0.5.7 reads specs only from "
             "site-packages/components/, so install the wheel (`ocp test` does) rather than the source tree"
         )
     return OsirisProject(tmp_path)
