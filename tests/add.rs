@@ -12,7 +12,6 @@ mod python;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use common::{Sandbox, assert_same_tree, run, run_ok, stderr, stdout, tree_state};
 use python::{osiris_env, path_with_uv, run_python};

@@ -54,7 +54,14 @@ print(len(found), spec["name"], spec["version"], driver.__name__, name in Compon
 #[test]
 fn installed_components_are_found_by_python_osiris_and_pip() {
     let world = World::new();
-    world.publish("shopify.extractor", "1.0.0", keep);
+    // A Python requirement Osiris does not bring, so the install has one to install.
+    world.publish("shopify.extractor", "1.0.0", |text| {
+        text.replacen(
+            "    \"pyyaml>=6.0\",\n",
+            "    \"pyyaml>=6.0\",\n    \"iniconfig>=2\",\n",
+            1,
+        )
+    });
     let env = world.sandbox.dir.path().join("venv");
     let python = osiris_env(&env, true);
     let output = world.install(&env, &["shopify.extractor", "--format", "json"]);

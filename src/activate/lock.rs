@@ -78,7 +78,8 @@ impl ExclusiveLock {
         Ok(SharedLock { held: self.held })
     }
 
-    /// A handle on the lock for a child process (as its standard input, say): the lock is
+    /// A handle on the lock for a child process to inherit (never as its standard input: it
+    /// is a folder, and Python refuses a folder as stdin): the lock is
     /// held until this process and the child have both exited. `None` without locks.
     pub fn child_handle(&self) -> Result<Option<File>, ActivateError> {
         self.held

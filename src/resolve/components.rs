@@ -124,6 +124,12 @@ pub(super) fn providing_range(
 ) -> Result<Ranges<Version>, ProviderError> {
     let name: Rc<str> = Rc::from(requirement.name());
     let candidates = provider.candidates(&name)?;
+    // Whether a version may be chosen depends on the components its entry lists: that is
+    // acting on the entry, so every version's signature is checked first, and a tampered
+    // one is an error rather than a version silently passed over.
+    for candidate in candidates.iter() {
+        provider.vouch(&candidate.entry)?;
+    }
     Ok(candidates
         .iter()
         .filter(|candidate| requirement.is_provided_by(&candidate.entry))

@@ -138,6 +138,12 @@ impl<'a> Provider<'a> {
         }
     }
 
+    /// Checks that the owners of `entry`'s package signed it, before any of its fields is
+    /// acted on (the source remembers what it already checked).
+    pub fn vouch(&self, entry: &IndexEntry) -> Result<(), ProviderError> {
+        self.source.vouch(entry).map_err(ProviderError::Source)
+    }
+
     /// Every version of `name` in the index, newest first, read once.
     pub fn candidates(&self, name: &Rc<str>) -> Result<Candidates, ProviderError> {
         if let Some(candidates) = self.cache.borrow().get(name) {
@@ -347,9 +353,7 @@ impl DependencyProvider for Provider<'_> {
             Some(candidate) => {
                 // Nothing of an entry is acted on before its owners' signature is checked;
                 // only the versions pubgrub actually tries are checked.
-                self.source
-                    .vouch(&candidate.entry)
-                    .map_err(ProviderError::Source)?;
+                self.vouch(&candidate.entry)?;
                 Ok(self.package_dependencies(name, candidate))
             }
             // choose_version only returns versions it found, so this is unreachable in

@@ -6,7 +6,8 @@
 //! - The rest go to uv (or pip) with every installed distribution pinned as a constraint, so
 //!   the installer can add distributions but never replace or remove one: an undo then only
 //!   has to uninstall what is new ([`Transaction::python_started`]).
-//! - The child gets a handle on the environment lock as its standard input, so that if ocp
+//! - The child inherits a handle on the environment lock (an open descriptor, not its
+//!   standard input, which build backends read), so that if ocp
 //!   is killed while uv runs, the next ocp waits for uv to finish before it undoes anything.
 
 use std::io::Write;
@@ -66,8 +67,10 @@ pub fn install_python_requirements(
     // uv or pip run never see ocp's signing key or upload tokens.
     command.arg("--").args(&requirements);
     crate::childenv::without_secrets(&mut command);
+    // uv or pip reads nothing from a terminal; the build backends they start may read stdin.
+    command.stdin(Stdio::null());
     if let Some(handle) = lock.child_handle()? {
-        command.stdin(Stdio::from(handle));
+        keep_open_in_child(&mut command, handle);
     }
     shell.status(
         "Installing",
@@ -146,3 +149,31 @@ fn pins(env: &PythonEnv) -> anyhow::Result<tempfile::NamedTempFile> {
         .context("failed to write the constraints file")?;
     Ok(file)
 }
+
+/// Lets the child inherit `handle` (a handle on the environment lock) as an open descriptor,
+/// so the lock lasts until the child and everything it starts have exited. Not as its
+/// standard input: a Python build backend that uv starts inherits stdin and refuses to start
+/// when stdin is a folder.
+#[cfg(unix)]
+fn keep_open_in_child(command: &mut Command, handle: std::fs::File) {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    let descriptor = handle.as_raw_fd();
+    // SAFETY: the closure runs in the child between fork and exec, and only calls `fcntl`,
+    // which is async-signal-safe. It clears close-on-exec on a descriptor this process holds
+    // open (`handle` lives in the closure, and the closure in `command`, until the child is
+    // started), so the descriptor survives the exec; nothing else is touched.
+    unsafe {
+        command.pre_exec(move || {
+            let _held = &handle;
+            if libc::fcntl(descriptor, libc::F_SETFD, 0) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Where descriptors cannot be handed on, the lock ends with this process.
+#[cfg(not(unix))]
+fn keep_open_in_child(_command: &mut Command, _handle: std::fs::File) {}
