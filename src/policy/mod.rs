@@ -30,6 +30,7 @@ use pep440_rs::Version;
 
 pub use rule::{Rule, RuleError, Target};
 
+use crate::index::format::IndexEntry;
 use crate::model::KeyId;
 
 /// Where a setting is written, as shown to the user: "`.osiris/config.yaml:7`",
@@ -273,6 +274,34 @@ impl Policy {
             }
         }
         Ok(())
+    }
+}
+
+impl Policy {
+    /// Judges the version an index entry describes. The caller checked the entry's
+    /// signature first; an entry whose version does not parse never got that far.
+    pub fn check_entry(&self, entry: &IndexEntry) -> Result<(), Refusal> {
+        let Ok(version) = entry.version.parse::<Version>() else {
+            return Ok(());
+        };
+        let name = crate::model::normalize_name(&entry.name);
+        self.check(&Subject {
+            name: &name,
+            version: &version,
+            components: &entry.components,
+            key_id: &entry.key_id,
+        })
+    }
+}
+
+/// The words a refusal is introduced with, wherever it is shown.
+pub const REFUSED: &str = "refused by the plugin policy";
+
+impl crate::resolve::Admission for Policy {
+    fn refuse(&self, entry: &IndexEntry) -> Option<String> {
+        self.check_entry(entry)
+            .err()
+            .map(|refusal| format!("{REFUSED}: {refusal}"))
     }
 }
 
