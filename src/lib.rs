@@ -79,6 +79,7 @@
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod activate;
+pub mod audit;
 pub mod build;
 pub mod check;
 pub mod childenv;
