@@ -141,16 +141,20 @@ pub fn run(args: ConfigArgs, shell: &mut Shell) -> anyhow::Result<ExitCode> {
             ))?;
             let width = report.rows.iter().map(|r| r.key.len()).max().unwrap_or(0);
             for row in &report.rows {
+                // A list whose entries sit on lines of their own shows each with its line.
+                if row.items.iter().any(|(_, source)| source != &row.source) {
+                    shell.data(format!("{:width$} = [  # {}", row.key, row.source))?;
+                    for (item, source) in &row.items {
+                        shell.data(format!("    {item:?},  # {source}"))?;
+                    }
+                    shell.data("]")?;
+                    continue;
+                }
                 let value = match &row.value {
                     serde_json::Value::Null => "(not set)".to_owned(),
                     other => other.to_string(),
                 };
                 shell.data(format!("{:width$} = {value}  # {}", row.key, row.source))?;
-                for (item, source) in &row.items {
-                    if source != &row.source {
-                        shell.data(format!("{:width$}   - {item:?}  # {source}", ""))?;
-                    }
-                }
             }
         }
     }
