@@ -148,6 +148,42 @@ fn the_allowlist_steers_resolution_and_refusals_name_their_rule() {
         )],
     );
 
+    // `ocp info` shows each version's verdict, and the sandbox settings.
+    let mut text = fs::read_to_string(index.work().join("osiris.yaml")).expect("read");
+    text.push_str("  sandbox:\n    provider: e2b\n    fs_access: readonly\n");
+    index.project("osiris.yaml", &text);
+    let output =
+        run_ok(
+            index
+                .world
+                .sandbox
+                .ocp()
+                .args(["info", "shopify.extractor", "--format", "json"]),
+        );
+    let info: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    common::assert_matches_schema(include_str!("../schemas/info-report.schema.json"), &info);
+    assert_eq!(info["versions"][0]["version"], "2.0.0");
+    assert_eq!(info["versions"][0]["policy"]["verdict"], "refused");
+    assert_eq!(info["versions"][0]["policy"]["rule"], "allowlist");
+    assert_eq!(info["versions"][1]["policy"]["verdict"], "allowed");
+    assert_eq!(info["sandbox"]["provider"], "e2b");
+    assert_eq!(info["sandbox"]["network"], serde_json::Value::Null);
+    let human = stdout(&run_ok(
+        index.world.sandbox.ocp().args(["info", "shopify-osiris"]),
+    ));
+    assert!(
+        human.contains(&format!("      refused by the plugin policy: no entry of the allowlist at {allowlist} matches it")),
+        "{human}"
+    );
+    assert!(
+        human.contains(&format!(
+            "sandbox (enforced by the Osiris runtime): provider e2b ({}), fs_access readonly ({})",
+            line_of(&index, "osiris.yaml", "provider: e2b"),
+            line_of(&index, "osiris.yaml", "fs_access: readonly")
+        )),
+        "{human}"
+    );
+
     // `ocp lock` obeys the policy too, and writes nothing when it refuses.
     let before = tree_state(&index.work());
     refused(
