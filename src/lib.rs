@@ -61,6 +61,17 @@
 //!   - [`testenv`]: the environments `ocp test` runs a package's tests in (made with uv,
 //!     cached by their inputs under `OCP_HOME/test-envs/v1`), which Osiris releases exist,
 //!     and running pytest with a time limit.
+//!   - [`project`]: the Osiris project a command works in (`osiris.yaml` or
+//!     `.osiris/config.yaml`, from the current folder upwards), where the policy is read
+//!     and `ocp.lock` lives;
+//!   - [`settings`]: ocp's settings resolved once per command from flags, `OCP_*`
+//!     variables, the project's `plugins:` section, the user's `config.toml` and defaults,
+//!     each with where it came from (`ocp config show`);
+//!   - [`policy`]: the plugin policy (enabled, allowlist, denylist, trusted signers), which
+//!     judges a version on its signed fields; the resolver takes it as an
+//!     [`resolve::Admission`];
+//!   - [`audit`]: what `ocp audit` finds, and its file checks (RECORD hashes, unclaimed
+//!     files, added `.pth` files).
 //! - [`progress`]: the `Reporter` trait through which domain code reports long work; the
 //!   CLI shows it with indicatif (`cli::progress`), everyone else passes `NoReporter`.
 //! - [`model`]: newtypes for the nouns (`ComponentName`, `PackageName`, `PackageVersion`,
@@ -79,6 +90,7 @@
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod activate;
+pub mod audit;
 pub mod build;
 pub mod check;
 pub mod childenv;
@@ -95,12 +107,15 @@ pub mod lockfile;
 pub mod model;
 pub mod ops;
 pub mod package;
+pub mod policy;
 pub mod progress;
+pub mod project;
 pub mod pyenv;
 pub mod record;
 pub mod resolve;
 pub mod scaffold;
 pub mod schemas;
+pub mod settings;
 pub mod shell;
 pub mod signing;
 pub mod site;

@@ -111,6 +111,68 @@ pub fn entries(dist_info: &Path) -> io::Result<Vec<String>> {
     Ok(out)
 }
 
+/// One row of an installed RECORD, as read back: the path as written (relative to
+/// site-packages), and the hash and size when the row has them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstalledRow {
+    pub path: String,
+    /// `sha256=<urlsafe base64, unpadded>` as written; `None` for an empty field.
+    pub hash: Option<String>,
+    pub size: Option<u64>,
+}
+
+impl InstalledRow {
+    /// The sha256 digest this row records, decoded; `None` when it has none, names another
+    /// algorithm, or is not valid base64.
+    pub fn sha256(&self) -> Option<[u8; 32]> {
+        let encoded = self.hash.as_deref()?.strip_prefix("sha256=")?;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(encoded.trim_end_matches('='))
+            .ok()?;
+        bytes.try_into().ok()
+    }
+}
+
+/// The most rows ocp reads from one RECORD; an OCP has tens of files, the largest wheels
+/// tens of thousands.
+pub const MAX_ROWS: usize = 1_000_000;
+
+/// Every row of a dist-info's RECORD with its hash and size, as written (paths may leave
+/// site-packages with `..`). Rows that are not UTF-8, are empty or hold control characters
+/// are left out; more than [`MAX_ROWS`] rows are an error. A missing RECORD is `NotFound`.
+pub fn rows(dist_info: &Path) -> io::Result<Vec<InstalledRow>> {
+    let file = std::fs::File::open(dist_info.join("RECORD"))?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(io::BufReader::new(file));
+    let mut out = Vec::new();
+    for row in reader.byte_records() {
+        let Ok(row) = row else { continue };
+        let field = |index: usize| {
+            row.get(index)
+                .and_then(|bytes| std::str::from_utf8(bytes).ok())
+                .map(str::trim)
+                .filter(|text| !text.is_empty())
+        };
+        let Some(path) = field(0).filter(|path| !path.chars().any(char::is_control)) else {
+            continue;
+        };
+        if out.len() == MAX_ROWS {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("RECORD has more than {MAX_ROWS} rows"),
+            ));
+        }
+        out.push(InstalledRow {
+            path: path.to_owned(),
+            hash: field(1).map(str::to_owned),
+            size: field(2).and_then(|size| size.parse().ok()),
+        });
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,5 +210,28 @@ mod tests {
             vec!["a,b.py".to_owned(), "ok.py".to_owned()]
         );
         assert!(paths(&dir.path().join("missing")).expect("read").is_empty());
+    }
+
+    #[test]
+    fn rows_keep_hashes_and_sizes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let written = [
+            RecordRow::of("a/b.py", b"x").expect("row"),
+            RecordRow::unhashed("a-1.0.dist-info/RECORD").expect("row"),
+        ];
+        std::fs::write(dir.path().join("RECORD"), to_bytes(&written)).expect("write");
+        let read = rows(dir.path()).expect("read");
+        assert_eq!(read.len(), 2);
+        assert_eq!(read[0].size, Some(1));
+        let digest: [u8; 32] = Sha256::digest(b"x").into();
+        assert_eq!(read[0].sha256(), Some(digest));
+        assert_eq!(read[1].hash, None);
+        assert_eq!(read[1].sha256(), None);
+        assert_eq!(
+            rows(&dir.path().join("missing"))
+                .expect_err("missing")
+                .kind(),
+            io::ErrorKind::NotFound
+        );
     }
 }

@@ -50,6 +50,10 @@ pub const LIST_REPORT: &str = include_str!("../schemas/list-report.schema.json")
 pub const SITE_REPORT: &str = include_str!("../schemas/site-report.schema.json");
 /// The schema of `ocp test --format json`.
 pub const TEST_REPORT: &str = include_str!("../schemas/test-report.schema.json");
+/// The schema of `ocp audit --format json`.
+pub const AUDIT_REPORT: &str = include_str!("../schemas/audit-report.schema.json");
+/// The schema of `ocp config show --format json`.
+pub const CONFIG_REPORT: &str = include_str!("../schemas/config-report.schema.json");
 
 /// A schema that `ocp schema NAME` prints: its name, what it describes, and its text.
 #[derive(Debug, Clone, Copy)]
@@ -62,6 +66,11 @@ pub struct Published {
 /// Every schema ocp publishes, named after its file in `schemas/` (without `.schema.json`).
 pub const PUBLISHED: &[Published] = &[
     Published {
+        name: "audit-report",
+        describes: "`ocp audit --format json`",
+        text: AUDIT_REPORT,
+    },
+    Published {
         name: "build-report",
         describes: "`ocp build --format json`",
         text: BUILD_REPORT,
@@ -70,6 +79,11 @@ pub const PUBLISHED: &[Published] = &[
         name: "check-report",
         describes: "`ocp check --format json`",
         text: CHECK_REPORT,
+    },
+    Published {
+        name: "config-report",
+        describes: "`ocp config show --format json`",
+        text: CONFIG_REPORT,
     },
     Published {
         name: "index-config",

@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
-use ocp::resolve::{MemorySource, Request, Requirement, ResolveOptions, resolve};
+use ocp::policy::{Allowlist, Listed, Origin, Policy};
+use ocp::resolve::{MemorySource, Request, Requirement, ResolveOptions, resolve_with};
 use pep440_rs::Version;
 use toml_edit::{DocumentMut, Item, Table};
 
@@ -33,6 +34,8 @@ struct Scenario {
     source: MemorySource,
     request: Request,
     options: ResolveOptions,
+    /// The plugin policy of `[policy]` (`allowlist`, `denylist`), else one that allows all.
+    policy: Policy,
     expected: Expected,
 }
 
@@ -197,6 +200,10 @@ fn load(path: &Path) -> Result<Scenario, String> {
             }
         }
     }
+    let policy = match top.get("policy").and_then(Item::as_table) {
+        None => Policy::allow_all(),
+        Some(table) => policy_of(table)?,
+    };
     let expect = top
         .get("expect")
         .and_then(Item::as_table)
@@ -218,14 +225,47 @@ fn load(path: &Path) -> Result<Scenario, String> {
         source,
         request,
         options,
+        policy,
         expected,
+    })
+}
+
+/// `[policy]`: `allowlist` and `denylist` entries, each written at "`policy.<list>`".
+fn policy_of(table: &Table) -> Result<Policy, String> {
+    let listed = |key: &str| -> Result<Vec<Listed>, String> {
+        strings(table.get(key))?
+            .iter()
+            .map(|text| {
+                Ok(Listed {
+                    rule: text.parse().map_err(|error| format!("{error}"))?,
+                    origin: Origin(format!("`policy.{key}`")),
+                })
+            })
+            .collect()
+    };
+    Ok(Policy {
+        allowlist: table
+            .contains_key("allowlist")
+            .then(|| listed("allowlist"))
+            .transpose()?
+            .map(|entries| Allowlist {
+                entries,
+                origin: Origin("`policy.allowlist`".to_owned()),
+            }),
+        denylist: listed("denylist")?,
+        ..Policy::allow_all()
     })
 }
 
 /// Runs one scenario; `Err` says how it went wrong.
 fn run(path: &Path) -> Result<(), String> {
     let scenario = load(path).map_err(|error| format!("cannot load: {error}"))?;
-    let outcome = resolve(&scenario.source, &scenario.request, &scenario.options);
+    let outcome = resolve_with(
+        &scenario.source,
+        &scenario.request,
+        &scenario.options,
+        &scenario.policy,
+    );
     if std::env::var_os("OCP_SCENARIO").is_some() {
         // Shows the outcome when one scenario is run on purpose, to write its expectations.
         match &outcome {

@@ -127,6 +127,22 @@ pub fn installed_receipts(env: &PythonEnv) -> Result<Vec<Receipt>, ActivateError
     Ok(out)
 }
 
+/// Every distribution ocp installed in `env` (its `INSTALLER` says `ocp`), with its receipt,
+/// `None` when the receipt is missing or unreadable. The caller holds the environment lock.
+pub fn ocp_installed(
+    env: &PythonEnv,
+) -> Result<Vec<(crate::pyenv::Installed, Option<Receipt>)>, ActivateError> {
+    Ok(env
+        .installed()?
+        .into_iter()
+        .filter(|installed| installed.installer.as_deref() == Some("ocp"))
+        .map(|installed| {
+            let receipt = read_receipt(&installed.dist_info);
+            (installed, receipt)
+        })
+        .collect())
+}
+
 fn read_receipt(dist_info: &Path) -> Option<Receipt> {
     fs::read_to_string(dist_info.join("ocp_install.json"))
         .ok()

@@ -40,7 +40,7 @@ impl EnvArgs {
         self.resolve().map(Some)
     }
 
-    fn resolve(self) -> anyhow::Result<PythonEnv> {
+    pub(super) fn resolve(self) -> anyhow::Result<PythonEnv> {
         let env = match (self.python, self.env, std::env::var_os("VIRTUAL_ENV")) {
             (Some(python), _, _) => PythonEnv::from_python(&python),
             (None, Some(dir), _) => PythonEnv::from_env_dir(&dir),
@@ -87,6 +87,11 @@ pub struct ResolveArgs {
     /// when `--osiris-version` is given too
     #[arg(long, value_name = "VERSION")]
     python_version: Option<String>,
+
+    /// The Osiris project whose plugin policy applies and whose root holds `ocp.lock`
+    /// [default: the one the current folder is in]
+    #[arg(long, value_name = "DIR")]
+    project: Option<PathBuf>,
 }
 
 /// Install components into a Python environment
@@ -135,9 +140,10 @@ pub struct InstallArgs {
 /// The lock file flags shared by install, update and lock.
 #[derive(Debug, Args)]
 pub struct LockArgs {
-    /// The lock file to read and write
-    #[arg(long, value_name = "PATH", default_value = "ocp.lock")]
-    lockfile: PathBuf,
+    /// The lock file to read and write [default: `ocp.lock` at the Osiris project's root;
+    /// outside a project, none]
+    #[arg(long, value_name = "PATH")]
+    lockfile: Option<PathBuf>,
 
     /// Fail if the lock file would change
     #[arg(long)]
@@ -175,11 +181,11 @@ struct JsonPackage {
 
 /// The keys a local tarball may be signed by: the user's trusted signers, the project's
 /// (`ocp-trusted-keys.toml`), and the user's own key.
-fn trusted_keys(home: &Path) -> anyhow::Result<Vec<crate::signing::PublicKey>> {
-    let files = [
-        home::trusted_keys(home),
-        std::env::current_dir()?.join(super::key::PROJECT_TRUSTED_KEYS),
-    ];
+fn trusted_keys(
+    home: &Path,
+    settings: &crate::settings::Settings,
+) -> anyhow::Result<Vec<crate::signing::PublicKey>> {
+    let files = settings.trusted_keys_files(home);
     let mut keys: Vec<crate::signing::PublicKey> = crate::ops::key::load_trusted_keys(&files)?
         .iter()
         .map(|signer| signer.public_key.clone())
@@ -235,7 +241,24 @@ fn execute(
         pre,
         offline,
         python_version,
+        project,
     } = common.resolve;
+    let settings = super::settings::resolve(
+        shell,
+        &home,
+        crate::settings::Flags {
+            project,
+            index,
+            offline: offline || common.lock.frozen,
+            lockfile: common.lock.lockfile,
+        },
+    )?;
+    let policy = super::settings::policy(shell, &settings, &home)?;
+    let lockfile = if lock_only {
+        Some(super::settings::required_lockfile(&settings)?)
+    } else {
+        settings.lockfile.value.clone()
+    };
     let env = if lock_only || common.dry_run {
         env.resolve_optional()?
     } else {
@@ -255,13 +278,13 @@ fn execute(
     } else {
         find_uv().map_or(PythonDeps::Pip, PythonDeps::Uv)
     };
-    let offline = offline || common.lock.frozen;
-    let trusted_keys = trusted_keys(&home)?;
+    let offline = settings.offline.value;
+    let trusted_keys = trusted_keys(&home, &settings)?;
     let opts = InstallOpts {
         specs,
         env,
         python_version,
-        location: registry::locate(&home, index.as_deref())?,
+        location: registry::locate(&home, settings.index.value.as_deref())?,
         freshness: if offline {
             Freshness::Offline
         } else {
@@ -273,12 +296,13 @@ fn execute(
         python_deps,
         home,
         time_limit: Duration::from_secs(30),
-        lockfile: Some(common.lock.lockfile),
+        lockfile,
         locked: common.lock.locked || common.lock.frozen,
         unlock,
         lock_only,
         reporter: super::progress::reporter(shell, "Downloading"),
         trusted_keys,
+        policy,
     };
     let dry_run = opts.dry_run;
     let installed = ops::install(shell, opts)?;
@@ -324,7 +348,7 @@ fn execute(
                 osiris: installed.osiris.to_string(),
                 python: installed.python.to_string(),
                 index: installed.index_name.clone(),
-                lockfile: installed.lockfile.as_ref().map(|p| p.display().to_string()),
+                lockfile: installed.lockfile.as_ref().map(|p| settings.shown(p)),
                 packages,
                 notes: installed.resolution.notes.clone(),
             })?)?;
@@ -359,19 +383,27 @@ fn execute(
                     shell.status("Unchanged", "everything requested is already installed")?;
                 }
             }
-            if let Some(path) = installed
-                .lockfile
-                .as_ref()
-                .filter(|_| installed.lock_written)
-            {
-                shell.status(
+            match (&settings.lockfile.value, installed.lock_written) {
+                (Some(path), true) => shell.status(
                     "Locked",
                     format!(
                         "{} in `{}`",
                         crate::ops::install::packages(installed.resolution.packages.len()),
-                        path.display()
+                        settings.shown(path)
                     ),
-                )?;
+                )?,
+                (Some(path), false) if installed.lockfile.is_some() => shell.status(
+                    "Using",
+                    format!("the lock file `{}`, unchanged", settings.shown(path)),
+                )?,
+                (Some(_), false) => {}
+                (None, _) => shell.status(
+                    "Unlocked",
+                    format!(
+                        "`{}` is not in an Osiris project, so no lock file was read or written (`--lockfile PATH` names one)",
+                        settings.cwd.display()
+                    ),
+                )?,
             }
         }
     }
@@ -400,9 +432,10 @@ pub struct UpdateArgs {
     #[arg(long)]
     no_python_deps: bool,
 
-    /// The lock file to read and write
-    #[arg(long, value_name = "PATH", default_value = "ocp.lock")]
-    lockfile: PathBuf,
+    /// The lock file to read and write [default: `ocp.lock` at the Osiris project's root;
+    /// outside a project, none]
+    #[arg(long, value_name = "PATH")]
+    lockfile: Option<PathBuf>,
 
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Human)]
@@ -483,17 +516,32 @@ pub struct UninstallArgs {
     #[arg(long)]
     dry_run: bool,
 
-    /// The lock file to take the package out of, if it exists
-    #[arg(long, value_name = "PATH", default_value = "ocp.lock")]
-    lockfile: PathBuf,
+    /// The lock file to take the package out of, if it exists [default: `ocp.lock` at the
+    /// Osiris project's root]
+    #[arg(long, value_name = "PATH")]
+    lockfile: Option<PathBuf>,
+
+    /// The Osiris project whose `ocp.lock` to update [default: the one the current folder is in]
+    #[arg(long, value_name = "DIR")]
+    project: Option<PathBuf>,
 }
 
 pub fn run_uninstall(args: UninstallArgs, shell: &mut Shell) -> anyhow::Result<ExitCode> {
+    let home = home::ocp_home()?;
+    let settings = super::settings::resolve(
+        shell,
+        &home,
+        crate::settings::Flags {
+            project: args.project,
+            lockfile: args.lockfile,
+            ..Default::default()
+        },
+    )?;
     let opts = UninstallOpts {
         env: args.env.resolve()?,
         names: args.names,
         dry_run: args.dry_run,
-        lockfile: args.lockfile,
+        lockfile: settings.lockfile.value.clone(),
     };
     let uninstalled = crate::ops::uninstall::uninstall(shell, &opts)?;
     let verb = if opts.dry_run {
@@ -504,11 +552,10 @@ pub fn run_uninstall(args: UninstallArgs, shell: &mut Shell) -> anyhow::Result<E
     for receipt in &uninstalled.removed {
         shell.status(verb, format!("{} v{}", receipt.name, receipt.version))?;
     }
-    for name in &uninstalled.unlocked {
-        shell.status(
-            "Unlocked",
-            format!("{name} in `{}`", opts.lockfile.display()),
-        )?;
+    if let Some(path) = &opts.lockfile {
+        for name in &uninstalled.unlocked {
+            shell.status("Unlocked", format!("{name} in `{}`", settings.shown(path)))?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -3,9 +3,11 @@
 //! shell, and the mapping of errors to exit codes.
 
 mod add;
+mod audit;
 mod build;
 mod check;
 mod completions;
+mod config;
 mod index;
 mod install;
 mod key;
@@ -15,6 +17,7 @@ pub mod progress;
 mod publish;
 mod schema;
 mod search;
+mod settings;
 mod sign;
 mod test;
 mod verify;
@@ -107,6 +110,8 @@ enum Command {
     Schema(schema::SchemaArgs),
     Completions(completions::CompletionsArgs),
     Man(completions::ManArgs),
+    Config(config::ConfigArgs),
+    Audit(audit::AuditArgs),
 }
 
 /// Parses the command line, runs the command and returns the process exit code.
@@ -172,6 +177,8 @@ fn run(command: Command, shell: &mut Shell) -> anyhow::Result<ExitCode> {
         Command::Schema(args) => schema::run(args, shell),
         Command::Completions(args) => completions::run_completions(args, shell),
         Command::Man(args) => completions::run_man(args, shell),
+        Command::Config(args) => config::run(args, shell),
+        Command::Audit(args) => audit::run(args, shell),
     }
 }
 

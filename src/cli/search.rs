@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::Format;
 use crate::home;
 use crate::ops::registry::{self, Freshness};
-use crate::ops::search as ops;
+use crate::ops::search::{self as ops, Verdict};
 use crate::shell::Shell;
 
 #[derive(Debug, Args)]
@@ -51,6 +51,11 @@ pub struct InfoArgs {
     name: String,
     #[command(flatten)]
     read: ReadIndexArgs,
+
+    /// The Osiris project whose plugin policy judges each version [default: the one the
+    /// current folder is in]
+    #[arg(long, value_name = "DIR")]
+    project: Option<std::path::PathBuf>,
 }
 
 #[derive(Serialize)]
@@ -78,6 +83,16 @@ struct JsonVersion {
     published: String,
     key_id: String,
     sha256: String,
+    policy: JsonVerdict,
+}
+
+/// The plugin policy's verdict on one version.
+#[derive(Serialize)]
+struct JsonVerdict {
+    /// `allowed`, `refused` or `unverified`.
+    verdict: &'static str,
+    rule: Option<&'static str>,
+    reason: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -86,6 +101,16 @@ struct JsonInfo {
     name: String,
     owners: Vec<String>,
     versions: Vec<JsonVersion>,
+    sandbox: JsonSandbox,
+}
+
+/// `plugins.sandbox`, which the Osiris runtime enforces.
+#[derive(Serialize)]
+struct JsonSandbox {
+    provider: Option<String>,
+    policy: Option<String>,
+    network: Option<String>,
+    fs_access: Option<String>,
 }
 
 fn freshness(offline: bool) -> Freshness {
@@ -147,8 +172,25 @@ fn display_range(range: &str) -> &str {
 
 pub fn run_info(args: InfoArgs, shell: &mut Shell) -> anyhow::Result<ExitCode> {
     let home = home::ocp_home()?;
-    let location = registry::locate(&home, args.read.index.as_deref())?;
-    let info = ops::info(&location, freshness(args.read.offline), &args.name)?;
+    let settings = super::settings::resolve(
+        shell,
+        &home,
+        crate::settings::Flags {
+            project: args.project,
+            index: args.read.index,
+            offline: args.read.offline,
+            lockfile: None,
+        },
+    )?;
+    let policy = super::settings::policy(shell, &settings, &home)?;
+    let location = registry::locate(&home, settings.index.value.as_deref())?;
+    let info = ops::info(
+        &location,
+        freshness(settings.offline.value),
+        &args.name,
+        &policy,
+    )?;
+    let sandbox = &settings.plugins.sandbox;
     match args.read.format {
         Format::Json => shell.data(serde_json::to_string_pretty(&JsonInfo {
             format_version: 1,
@@ -157,7 +199,8 @@ pub fn run_info(args: InfoArgs, shell: &mut Shell) -> anyhow::Result<ExitCode> {
             versions: info
                 .versions
                 .iter()
-                .map(|v| JsonVersion {
+                .zip(&info.verdicts)
+                .map(|(v, verdict)| JsonVersion {
                     version: v.version.clone(),
                     yanked: v.yanked,
                     osiris: v.osiris.clone(),
@@ -171,20 +214,74 @@ pub fn run_info(args: InfoArgs, shell: &mut Shell) -> anyhow::Result<ExitCode> {
                     published: v.published.clone(),
                     key_id: v.key_id.clone(),
                     sha256: v.sha256.clone(),
+                    policy: match verdict {
+                        Verdict::Allowed => JsonVerdict {
+                            verdict: "allowed",
+                            rule: None,
+                            reason: None,
+                        },
+                        Verdict::Refused { rule, reason } => JsonVerdict {
+                            verdict: "refused",
+                            rule: Some(rule),
+                            reason: Some(reason.clone()),
+                        },
+                        Verdict::Unverified(reason) => JsonVerdict {
+                            verdict: "unverified",
+                            rule: None,
+                            reason: Some(reason.clone()),
+                        },
+                    },
                 })
                 .collect(),
+            sandbox: JsonSandbox {
+                provider: sandbox.provider.value.clone(),
+                policy: sandbox.policy.value.clone(),
+                network: sandbox.network.value.clone(),
+                fs_access: sandbox.fs_access.value.clone(),
+            },
         })?)?,
         Format::Human => {
             shell.data(&info.name)?;
             shell.data(format!("owners: {}", info.owners.join(", ")))?;
-            for version in &info.versions {
+            for (version, verdict) in info.versions.iter().zip(&info.verdicts) {
                 let yanked = if version.yanked { "  (yanked)" } else { "" };
+                let verdict = match verdict {
+                    Verdict::Allowed => String::new(),
+                    Verdict::Refused { reason, .. } => {
+                        format!("\n      {}: {reason}", crate::policy::REFUSED)
+                    }
+                    Verdict::Unverified(reason) => {
+                        format!(
+                            "\n      not what its owners signed, so ocp will not install it: {reason}"
+                        )
+                    }
+                };
                 shell.data(format!(
-                    "  {}  osiris {}  python {}  {}{yanked}",
+                    "  {}  osiris {}  python {}  {}{yanked}{verdict}",
                     version.version,
                     display_range(&version.osiris),
                     display_range(&version.python),
                     version.components.join(", ")
+                ))?;
+            }
+            let set: Vec<String> = [
+                ("provider", &sandbox.provider),
+                ("policy", &sandbox.policy),
+                ("network", &sandbox.network),
+                ("fs_access", &sandbox.fs_access),
+            ]
+            .iter()
+            .filter_map(|(name, setting)| {
+                setting
+                    .value
+                    .as_ref()
+                    .map(|value| format!("{name} {value} ({})", setting.source))
+            })
+            .collect();
+            if !set.is_empty() {
+                shell.data(format!(
+                    "sandbox (enforced by the Osiris runtime): {}",
+                    set.join(", ")
                 ))?;
             }
         }

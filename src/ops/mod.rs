@@ -3,9 +3,11 @@
 //! for status lines, calls the domain modules, and returns a result the CLI renders.
 
 pub mod add;
+pub mod audit;
 pub mod build;
 pub mod changes;
 pub mod check;
+pub mod config;
 pub mod environment;
 pub mod history;
 pub mod index;

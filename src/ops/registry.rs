@@ -1,6 +1,7 @@
 //! Where an index lives and how ocp reaches it. An index is named on the command line by a
 //! name from the user's config (`[registries.NAME] index = "..."` in `OCP_HOME/config.toml`),
-//! a git URL (file://, ssh, https, `git@host:path`) or a local path. ocp keeps a clone of it
+//! a git URL (file://, ssh, https, `git@host:path`) or a local path; with none named, the
+//! user's `index = "..."` in that file, else the default index. ocp keeps a clone of it
 //! under `OCP_HOME/index/checkouts/`, updates it when asked, and works from it with
 //! `--offline`. With nothing named, the default index is a local repository under
 //! `OCP_HOME/index/default.git`, created on first use, that stores tarballs in itself.
@@ -61,7 +62,16 @@ pub enum Freshness {
 pub fn locate(home: &Path, spec: Option<&str>) -> anyhow::Result<IndexLocation> {
     let checkouts = home.join("index").join("checkouts");
     register_configured_secrets(home);
-    let Some(spec) = spec.map(str::trim).filter(|s| !s.is_empty()) else {
+    // With nothing named, the user's own default (`index = "NAME"` in config.toml) applies.
+    let configured_default = match spec {
+        Some(_) => None,
+        None => default_index(home)?,
+    };
+    let spec = spec.or(configured_default.as_deref());
+    // `default` names the built-in index (as install receipts record it), unless the user
+    // configured a registry of that name.
+    let builtin = |spec: &str| spec == "default" && !matches!(configured(home, spec), Ok(Some(_)));
+    let Some(spec) = spec.map(str::trim).filter(|s| !s.is_empty() && !builtin(s)) else {
         return Ok(IndexLocation {
             name: "default".to_owned(),
             remote: home.join("index").join("default.git").display().to_string(),
@@ -136,6 +146,17 @@ fn read_config(home: &Path) -> anyhow::Result<Option<toml_edit::DocumentMut>> {
                 "fix the file; ocp reads `[registries.NAME] index = \"...\"` from it",
             )
         })
+}
+
+/// The top-level `index = "..."` of the user's config: the index used when none is named.
+fn default_index(home: &Path) -> anyhow::Result<Option<String>> {
+    let Some(document) = read_config(home)? else {
+        return Ok(None);
+    };
+    Ok(document
+        .get("index")
+        .and_then(|item| item.as_str())
+        .map(str::to_owned))
 }
 
 /// Every `token-env` of the user's config holds a secret that no child process may see.
@@ -397,6 +418,59 @@ fn fetch_checked(location: &IndexLocation, repo: &Repo) -> anyhow::Result<()> {
     history::check_fetched(location, &fetched)?;
     repo.accept(&fetched).with_context(failed)?;
     history::record(location, &branch, &fetched.head)
+}
+
+/// Why an index a reader checks against is not known to be current.
+#[derive(Debug)]
+pub enum Staleness {
+    /// It could not be updated (the remote is unreachable, say); the local copy was used.
+    Unreachable(anyhow::Error),
+    /// Its history no longer contains the last head ocp saw; the local copy was kept.
+    Rewritten(anyhow::Error),
+}
+
+/// Opens the index for a reader that reports rather than stops (`ocp audit`): the local
+/// clone, updated through the same quarantine and history check as [`open`] when
+/// `freshness` allows, with a failed update or a rewritten history returned beside it. With
+/// no clone yet, it is cloned as [`open`] does (and an error is an error).
+pub fn open_checked(
+    location: &IndexLocation,
+    freshness: Freshness,
+) -> anyhow::Result<(OpenIndex, Option<Staleness>)> {
+    if !location.checkout.join(".git").exists() {
+        return Ok((open(location, freshness)?, None));
+    }
+    let open = open(location, Freshness::Offline)?;
+    let repo = open.index.repo();
+    let problem = if freshness == Freshness::Offline {
+        // Nothing is fetched; the clone itself must still contain what ocp last saw.
+        let head = repo.head()?;
+        history::check_fast_forward(location, repo, &head)
+            .err()
+            .map(Staleness::Rewritten)
+    } else {
+        let branch = repo.branch()?;
+        let scratch = location.checkout.parent().unwrap_or(Path::new("."));
+        match repo.fetch_quarantined(&location.remote, &branch, scratch) {
+            Err(error) => Some(Staleness::Unreachable(anyhow::Error::new(error).context(
+                format!(
+                    "failed to update the index `{}` from `{}`",
+                    location.name, location.remote
+                ),
+            ))),
+            Ok(fetched) => match history::check_fetched(location, &fetched) {
+                Err(error) => Some(Staleness::Rewritten(error)),
+                Ok(()) => {
+                    repo.accept(&fetched).with_context(|| {
+                        format!("failed to update the index `{}`", location.name)
+                    })?;
+                    history::record(location, &branch, &fetched.head)?;
+                    None
+                }
+            },
+        }
+    };
+    Ok((open, problem))
 }
 
 /// Brings an open index up to date (after a lost push race), with the same history check as

@@ -7,6 +7,7 @@ use crate::index::format::IndexEntry;
 use crate::index::{Index, owners};
 use crate::ops::owner::resolve_package;
 use crate::ops::registry::{self, Freshness, IndexLocation};
+use crate::policy::Policy;
 
 /// One package found by `ocp search`.
 #[derive(Debug)]
@@ -65,9 +66,30 @@ pub struct Info {
     /// Every version, newest first.
     pub versions: Vec<IndexEntry>,
     pub owners: Vec<String>,
+    /// What the plugin policy says of each version, in the order of `versions`.
+    pub verdicts: Vec<Verdict>,
 }
 
-pub fn info(location: &IndexLocation, freshness: Freshness, query: &str) -> anyhow::Result<Info> {
+/// The plugin policy's verdict on one version, decided on its signed fields only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Allowed,
+    /// Refused, with the rule and where it is written.
+    Refused {
+        rule: &'static str,
+        reason: String,
+    },
+    /// Its entry is not what its owners signed, so the policy cannot judge it (and ocp
+    /// would not install it).
+    Unverified(String),
+}
+
+pub fn info(
+    location: &IndexLocation,
+    freshness: Freshness,
+    query: &str,
+    policy: &Policy,
+) -> anyhow::Result<Info> {
     let open = registry::open(location, freshness)?;
     let index: &Index = &open.index;
     let name = resolve_package(index, query).map_err(|_| {
@@ -88,9 +110,25 @@ pub fn info(location: &IndexLocation, freshness: Freshness, query: &str) -> anyh
     let events = index.events(&name)?;
     let owners = owners::replay(&name, &events)
         .with_context(|| format!("the owner log of `{name}` is invalid"))?;
+    let verdicts = versions
+        .iter()
+        .map(
+            |entry| match crate::index::trust::check_entry(entry, &owners) {
+                Err(error) => Verdict::Unverified(error.to_string()),
+                Ok(_) => match policy.check_entry(entry) {
+                    Ok(()) => Verdict::Allowed,
+                    Err(refusal) => Verdict::Refused {
+                        rule: refusal.rule(),
+                        reason: refusal.to_string(),
+                    },
+                },
+            },
+        )
+        .collect();
     Ok(Info {
         name,
         versions,
         owners: owners.current.keys().cloned().collect(),
+        verdicts,
     })
 }

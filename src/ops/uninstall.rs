@@ -1,7 +1,7 @@
 //! `ocp uninstall`: every named package leaves the environment in one transaction, and
 //! leaves the lock file (with what only it needed) in the same commit.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::activate::{ActivateError, Receipt, Transaction};
 use crate::error::helped;
@@ -15,8 +15,8 @@ pub struct UninstallOpts {
     /// Distributions (`shopify-osiris`) or components (`shopify.extractor`).
     pub names: Vec<String>,
     pub dry_run: bool,
-    /// The lock file to take the packages out of, if it exists.
-    pub lockfile: PathBuf,
+    /// The lock file to take the packages out of, if there is one and it exists.
+    pub lockfile: Option<PathBuf>,
 }
 
 /// What an uninstall removed (or, with `--dry-run`, would remove).
@@ -70,7 +70,11 @@ pub fn uninstall(shell: &mut Shell, opts: &UninstallOpts) -> anyhow::Result<Unin
     }
     let mut unlocked = Vec::new();
     let mut new_lock = None;
-    if let Some(mut lock) = lockfile::read(&opts.lockfile)? {
+    let old_lock = match &opts.lockfile {
+        Some(path) => lockfile::read(path)?,
+        None => None,
+    };
+    if let Some(mut lock) = old_lock {
         for receipt in &removed {
             if forget_in_lock(&mut lock, &receipt.name) {
                 unlocked.push(receipt.name.clone());
@@ -83,7 +87,8 @@ pub fn uninstall(shell: &mut Shell, opts: &UninstallOpts) -> anyhow::Result<Unin
     txn.prepare(
         new_lock
             .as_deref()
-            .map(|bytes| (Path::new(&opts.lockfile), bytes)),
+            .zip(opts.lockfile.as_deref())
+            .map(|(bytes, path)| (path, bytes)),
     )?;
     match txn.commit() {
         // Committed: the packages are gone, and the next ocp command tidies up.

@@ -15,6 +15,12 @@
 //! pre-releases only with `allow_prereleases` or a root requirement that names one; newest
 //! first, the locked version before it while still allowed.
 //!
+//! A caller may add an [`Admission`] ([`resolve_with`]): a judge outside the index (the
+//! project's plugin policy) that refuses versions. A refused version is one pubgrub cannot
+//! use, with the judge's reason, so an allowed version is chosen when one fits and the
+//! explanation names the rule when none does. The judge sees an entry only after its
+//! owner's signature was checked.
+//!
 //! This module is domain code: it does not print, does not know the CLI, and does not touch
 //! the store, the lock file or Python environments.
 
@@ -37,6 +43,25 @@ use provider::{Node, Provider, ProviderError};
 pub use request::{RequiredBy, Requirement, RequirementError, Resolution, ResolvedPackage};
 pub use source::{EntrySource, IndexDirSource, MemorySource, SourceError};
 pub use words::{range_words, version_words};
+
+use crate::index::format::IndexEntry;
+
+/// A judge outside the index that may refuse versions (the project's plugin policy).
+pub trait Admission {
+    /// Why the version `entry` describes may not be chosen, or `None` when it may. Called
+    /// only for entries whose owner's signature was checked.
+    fn refuse(&self, entry: &IndexEntry) -> Option<String>;
+}
+
+/// Admits every version.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AdmitAll;
+
+impl Admission for AdmitAll {
+    fn refuse(&self, _entry: &IndexEntry) -> Option<String> {
+        None
+    }
+}
 
 /// What to resolve: the packages asked for and the environment they go into.
 #[derive(Debug, Clone)]
@@ -145,12 +170,22 @@ pub fn resolve(
     request: &Request,
     options: &ResolveOptions,
 ) -> Result<Resolution, ResolveError> {
+    resolve_with(source, request, options, &AdmitAll)
+}
+
+/// [`resolve`], choosing only versions that `admission` does not refuse.
+pub fn resolve_with(
+    source: &dyn EntrySource,
+    request: &Request,
+    options: &ResolveOptions,
+    admission: &dyn Admission,
+) -> Result<Resolution, ResolveError> {
     let deadline = options.time_limit.map(|limit| Instant::now() + limit);
     let providers = components::providers(source, request)?;
     let mut first_failure = None;
     for bound in components::bindings(request, &providers) {
         let others = components::others(&bound, &providers);
-        match resolve_until(source, &bound, options, deadline, true, &others) {
+        match resolve_until(source, &bound, options, deadline, admission, true, &others) {
             Ok(resolution) => return Ok(resolution),
             Err(error @ ResolveError::NoSolution { .. }) => {
                 first_failure.get_or_insert(error);
@@ -166,11 +201,13 @@ pub fn resolve(
 
 /// Resolves a request whose component requests are bound to packages; `others` holds, per
 /// requirement, the other packages that provide its component (for the notes).
+#[allow(clippy::too_many_arguments)]
 fn resolve_until(
     source: &dyn EntrySource,
     request: &Request,
     options: &ResolveOptions,
     deadline: Option<Instant>,
+    admission: &dyn Admission,
     suggest: bool,
     others: &[Vec<String>],
 ) -> Result<Resolution, ResolveError> {
@@ -189,7 +226,8 @@ fn resolve_until(
         options.allow_prereleases,
         prerelease_packages,
         deadline,
-    );
+    )
+    .with_admission(admission);
     // Requirements on one package are merged; a requirement that needs components allows
     // only the versions that provide them.
     let mut root: Vec<(Node, Ranges<Version>)> = Vec::new();
@@ -217,7 +255,9 @@ fn resolve_until(
         }
         Err(PubGrubError::NoSolution(tree)) => {
             let suggestions = if suggest {
-                suggestions(source, request, options, deadline, &provider, &tree)
+                suggestions(
+                    source, request, options, deadline, admission, &provider, &tree,
+                )
             } else {
                 Vec::new()
             };
@@ -277,6 +317,7 @@ fn suggestions(
     request: &Request,
     options: &ResolveOptions,
     deadline: Option<Instant>,
+    admission: &dyn Admission,
     provider: &Provider,
     tree: &pubgrub::DerivationTree<Node, Ranges<Version>, String>,
 ) -> Vec<Suggestion> {
@@ -303,7 +344,7 @@ fn suggestions(
         for candidate in fitting.take(SUGGESTION_ATTEMPTS) {
             let mut pinned = request.clone();
             pinned.requirements[index] = requirement.pinned(&candidate.version);
-            if resolve_until(source, &pinned, options, deadline, false, &[]).is_ok() {
+            if resolve_until(source, &pinned, options, deadline, admission, false, &[]).is_ok() {
                 found.push(Suggestion {
                     name: name.to_string(),
                     version: candidate.entry.version.clone(),

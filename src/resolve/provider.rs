@@ -23,6 +23,7 @@ use pubgrub::{
 };
 
 use super::source::{EntrySource, SourceError};
+use super::{Admission, AdmitAll};
 use crate::index::format::IndexEntry;
 
 /// A package as pubgrub sees it.
@@ -108,6 +109,7 @@ pub struct Provider<'a> {
     allow_all_prereleases: bool,
     prerelease_packages: HashSet<String>,
     deadline: Option<Instant>,
+    admission: &'a dyn Admission,
     cache: RefCell<HashMap<Rc<str>, Candidates>>,
     conflicts: RefCell<HashMap<Node, u32>>,
 }
@@ -133,9 +135,16 @@ impl<'a> Provider<'a> {
             allow_all_prereleases,
             prerelease_packages,
             deadline,
+            admission: &AdmitAll,
             cache: RefCell::new(HashMap::new()),
             conflicts: RefCell::new(HashMap::new()),
         }
+    }
+
+    /// The same provider, choosing only versions `admission` does not refuse.
+    pub fn with_admission(mut self, admission: &'a dyn Admission) -> Self {
+        self.admission = admission;
+        self
     }
 
     /// Checks that the owners of `entry`'s package signed it, before any of its fields is
@@ -354,6 +363,10 @@ impl DependencyProvider for Provider<'_> {
                 // Nothing of an entry is acted on before its owners' signature is checked;
                 // only the versions pubgrub actually tries are checked.
                 self.vouch(&candidate.entry)?;
+                // Only a checked entry is judged: the judge reads its signed fields.
+                if let Some(reason) = self.admission.refuse(&candidate.entry) {
+                    return Ok(Dependencies::Unavailable(reason));
+                }
                 Ok(self.package_dependencies(name, candidate))
             }
             // choose_version only returns versions it found, so this is unreachable in

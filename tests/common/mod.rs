@@ -19,6 +19,10 @@ impl Sandbox {
             .expect("create a temporary directory");
         std::fs::create_dir_all(dir.path().join("home")).expect("create OCP_HOME");
         std::fs::create_dir_all(dir.path().join("work")).expect("create the work directory");
+        // The work directory is an Osiris project, as where users run ocp: its root holds
+        // `ocp.lock` and its `plugins:` section (none here) is the policy.
+        std::fs::write(dir.path().join("work/osiris.yaml"), "version: '2.0'\n")
+            .expect("write osiris.yaml");
         Sandbox { dir }
     }
 

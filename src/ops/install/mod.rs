@@ -4,10 +4,11 @@
 //! executor):
 //!
 //! 1. **request** ([`request::InstallRequest::read`]): the specs, local tarballs (checked
-//!    against the trusted keys), the lock file's versions and what `ocp update` unlocks,
-//!    and the Osiris and Python to resolve for;
+//!    against the trusted keys and the plugin policy), the lock file's versions and what
+//!    `ocp update` unlocks, and the Osiris and Python to resolve for;
 //! 2. **resolution** ([`resolution::resolve`]): pubgrub over the index, giving the
-//!    [`Resolution`] and the new lock file; `--locked` is checked here;
+//!    [`Resolution`] and the new lock file; the plugin policy ([`policy`]) steers it and
+//!    judges its result; `--locked` is checked here;
 //! 3. **plan** ([`plan::InstallPlan`]): what changes in the environment, which packages
 //!    arrive and in which order. `--dry-run` and `ocp lock` stop here;
 //! 4. **fetch and verify** ([`verify::fetch_and_verify`]): every tarball downloaded into the
@@ -43,6 +44,7 @@ use crate::store::Store;
 pub mod checks;
 pub mod commit;
 pub mod plan;
+pub mod policy;
 pub mod python;
 pub mod request;
 pub mod resolution;
@@ -89,6 +91,8 @@ pub struct InstallOpts {
     /// Signers trusted for local tarballs (the user's and the project's trusted keys, and the
     /// user's own key).
     pub trusted_keys: Vec<crate::signing::PublicKey>,
+    /// The project's plugin policy, which every package the run would bring in must pass.
+    pub policy: crate::policy::Policy,
 }
 
 /// Which locked versions to keep.
@@ -130,6 +134,12 @@ pub struct Installed {
 }
 
 pub fn install(shell: &mut Shell, opts: InstallOpts) -> anyhow::Result<Installed> {
+    let what = if opts.specs.is_empty() {
+        "the locked packages".to_owned()
+    } else {
+        opts.specs.join(" ")
+    };
+    policy::refuse_if_disabled(&opts.policy, &what)?;
     let changes_env = !opts.dry_run && !opts.lock_only;
     let env_lock = match &opts.env {
         Some(env) if changes_env => EnvLock::Exclusive(environment::lock_exclusive(shell, env)?),

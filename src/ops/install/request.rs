@@ -167,6 +167,7 @@ impl InstallRequest {
                 }
                 InstallSpec::Tarball(path) => {
                     let local = local_tarball(&path, &opts.trusted_keys, &osiris)?;
+                    super::policy::check_local(&opts.policy, &local)?;
                     for dependency in &local.entry.dependencies {
                         requirements.push(
                             Requirement::new(&dependency.name, &dependency.requirement)
@@ -204,10 +205,12 @@ impl InstallRequest {
             }
         }
         if requirements.is_empty() && locals.is_empty() {
-            return Err(helped(
-                "nothing to install",
-                "name a component or package, for example `ocp install shopify.extractor`",
-            ));
+            let help = if opts.lockfile.is_none() {
+                "name a component or package, for example `ocp install shopify.extractor`; outside an Osiris project there is no lock file to install from (`--lockfile PATH` names one)"
+            } else {
+                "name a component or package, for example `ocp install shopify.extractor`"
+            };
+            return Err(helped("nothing to install", help));
         }
         let what = if opts.specs.is_empty() {
             "the locked packages".to_owned()

@@ -6,6 +6,7 @@ use std::path::Path;
 use anyhow::Context;
 
 use super::InstallOpts;
+use super::policy::Gate;
 use super::request::InstallRequest;
 use crate::error::helped;
 use crate::index::Index;
@@ -29,18 +30,25 @@ pub fn resolve(
         time_limit: Some(opts.time_limit),
     };
     let what = &request.what;
-    let resolution = resolve::resolve(&source, &request.request, &resolve_options).map_err(
-        |error| match &error {
-            resolve::ResolveError::NoSolution { suggestions, .. } if !suggestions.is_empty() => {
-                helped(format!("cannot install {what}"), error.to_string())
-            }
-            _ => match error.help() {
-                Some(help) => crate::error::with_help(error, help),
-                None => anyhow::Error::new(error),
-            }
-            .context(format!("cannot install {what}")),
-        },
-    )?;
+    let gate = Gate::new(&opts.policy);
+    let outcome = resolve::resolve_with(&source, &request.request, &resolve_options, &gate);
+    let mut resolution = outcome.map_err(|error| match (&error, gate.help()) {
+        (resolve::ResolveError::NoSolution { suggestions, .. }, None)
+            if !suggestions.is_empty() =>
+        {
+            helped(format!("cannot install {what}"), error.to_string())
+        }
+        (resolve::ResolveError::NoSolution { .. }, Some(help)) => {
+            crate::error::with_help(error, help).context(format!("cannot install {what}"))
+        }
+        _ => match error.help() {
+            Some(help) => crate::error::with_help(error, help),
+            None => anyhow::Error::new(error),
+        }
+        .context(format!("cannot install {what}")),
+    })?;
+    gate.check_resolution(&resolution)?;
+    resolution.notes.extend(gate.notes(&resolution));
     let lock = Lockfile::from_resolution(
         LockedIndex {
             name: opts.location.name.clone(),
@@ -59,14 +67,24 @@ pub fn resolve(
         super::checks::refuse_rewritten_versions(request.old_lock.as_ref(), &lock, &kept, path)?;
     }
     if opts.locked {
-        check_locked(request.old_lock.as_ref(), &lock, opts.lockfile.as_deref())?;
+        check_locked(request.old_lock.as_ref(), &lock, opts.lockfile.as_deref()).map_err(
+            |error| match gate.help() {
+                Some(help) => crate::error::with_help(error, help),
+                None => error,
+            },
+        )?;
     }
     Ok(Resolved { resolution, lock })
 }
 
 /// `--locked`: the lock file must exist and stay as it is.
 fn check_locked(old: Option<&Lockfile>, new: &Lockfile, path: Option<&Path>) -> anyhow::Result<()> {
-    let path = path.unwrap_or(Path::new(lockfile::FILE_NAME));
+    let Some(path) = path else {
+        return Err(helped(
+            "`--locked` needs a lock file, and outside an Osiris project there is none",
+            "run it in the project (the folder with `osiris.yaml`), name the project with `--project DIR`, or name the lock file with `--lockfile PATH`",
+        ));
+    };
     let Some(old) = old else {
         return Err(helped(
             format!(
