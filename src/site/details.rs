@@ -23,16 +23,17 @@ use crate::intake::{self, ArchiveError, IntakeError, Limits, Sink};
 use crate::model::{Checksum, RelativePath};
 use crate::progress::NoReporter;
 
-/// The README, the changelog and PKG-INFO are shown up to this size.
-pub const MAX_DOCUMENT_BYTES: u64 = 1 << 20;
+use super::markdown;
 
-/// A README or changelog: its text and whether it is Markdown.
+/// How much of the README, the changelog and PKG-INFO is kept: one byte more than a page
+/// shows ([`markdown::MAX_SOURCE_BYTES`]), so the page can say that the file was cut.
+const KEEP_DOCUMENT_BYTES: u64 = markdown::MAX_SOURCE_BYTES as u64 + 1;
+
+/// A README or changelog: its text (lossy UTF-8) and whether it is Markdown.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Document {
     pub text: String,
     pub markdown: bool,
-    /// It was longer than [`MAX_DOCUMENT_BYTES`] and was cut.
-    pub cut: bool,
 }
 
 /// What a package's tarball says about it.
@@ -112,7 +113,7 @@ pub fn read(tarball: impl Read, entry: &IndexEntry) -> Result<Details, String> {
         .map_err(|error| format!("the tarball is not one ocp would install: {error}"))?;
     let files = shown.files;
     let mut details = Details::default();
-    if let Some((text, _)) = files.get(PKG_INFO) {
+    if let Some(text) = files.get(PKG_INFO) {
         let headers = pkg_info_headers(text);
         details.summary = headers.get("summary").cloned();
         details.license = headers.get("license").cloned();
@@ -142,12 +143,12 @@ pub fn read(tarball: impl Read, entry: &IndexEntry) -> Result<Details, String> {
             "CHANGELOG",
         ],
     );
-    // Intake has checked that every component's spec is there, UTF-8 and within its size.
+    // Intake has checked that every component's spec is there, UTF-8 and within the size
+    // kept here.
     for component in &archive.manifest.components {
         let spec = match files.get(component.spec.as_str()) {
             None => Err(format!("the tarball has no `{}`", component.spec)),
-            Some((_, true)) => Err(format!("`{}` is larger than ocp reads", component.spec)),
-            Some((text, false)) => parse_spec(text),
+            Some(text) => parse_spec(text),
         };
         details.specs.insert(component.name.to_string(), spec);
     }
@@ -156,22 +157,21 @@ pub fn read(tarball: impl Read, entry: &IndexEntry) -> Result<Details, String> {
 
 const PKG_INFO: &str = "PKG-INFO";
 
-fn document(files: &BTreeMap<String, (String, bool)>, names: &[&str]) -> Option<Document> {
+fn document(files: &BTreeMap<String, String>, names: &[&str]) -> Option<Document> {
     names.iter().find_map(|name| {
-        files.get(*name).map(|(text, cut)| Document {
+        files.get(*name).map(|text| Document {
             text: text.clone(),
             markdown: name.ends_with(".md") || name.ends_with(".markdown"),
-            cut: *cut,
         })
     })
 }
 
-/// The files a page shows, by path below the archive's top folder: text (lossy UTF-8, at
-/// most the file's limit) and whether it was cut. Everything else passes through unkept
-/// (intake still hashes it against `ocp.json`).
+/// The files a page shows, by path below the archive's top folder, as text (lossy UTF-8, at
+/// most the file's limit). Everything else passes through unkept (intake still hashes it
+/// against `ocp.json`).
 #[derive(Default)]
 struct Shown {
-    files: BTreeMap<String, (String, bool)>,
+    files: BTreeMap<String, String>,
 }
 
 impl Shown {
@@ -183,7 +183,7 @@ impl Shown {
                 .iter()
                 .any(|stem| relative.starts_with(stem));
         if relative == PKG_INFO || document {
-            return Some(MAX_DOCUMENT_BYTES);
+            return Some(KEEP_DOCUMENT_BYTES);
         }
         // Intake refuses a component's spec past this size and reads at most
         // `intake::MAX_SPEC_FILES` of them, so no more than that is ever kept.
@@ -206,14 +206,12 @@ impl Sink for Shown {
             return Ok(());
         };
         let mut bytes = Vec::new();
-        data.take(limit + 1)
+        data.take(limit)
             .read_to_end(&mut bytes)
             .map_err(|error| IntakeError::Archive(ArchiveError::Damaged(error)))?;
-        let cut = bytes.len() as u64 > limit;
-        bytes.truncate(limit as usize);
         self.files.insert(
             path.to_string(),
-            (String::from_utf8_lossy(&bytes).into_owned(), cut),
+            String::from_utf8_lossy(&bytes).into_owned(),
         );
         Ok(())
     }
@@ -320,7 +318,7 @@ mod tests {
                 .push(("CHANGELOG.md".into(), b"## 1.0.0\n".to_vec()));
             sample.files.push((
                 "README-extra.txt".into(),
-                vec![b'x'; MAX_DOCUMENT_BYTES as usize + 10],
+                vec![b'x'; KEEP_DOCUMENT_BYTES as usize + 10],
             ));
         });
         let details = read(bytes.as_slice(), &sample_entry(&sha256)).expect("details");
@@ -334,16 +332,17 @@ mod tests {
     }
 
     #[test]
-    fn a_long_readme_is_cut_at_the_document_limit() {
+    fn a_long_readme_is_kept_only_as_far_as_a_page_shows_it_and_says_it_was_cut() {
         let (bytes, sha256) = sample_ocp(|sample| {
-            sample.files[1].1 = vec![b'#'; MAX_DOCUMENT_BYTES as usize + 10];
+            sample.files[1].1 = "word ".repeat(markdown::MAX_SOURCE_BYTES).into_bytes();
         });
         let readme = read(bytes.as_slice(), &sample_entry(&sha256))
             .expect("details")
             .readme
             .expect("a README");
-        assert!(readme.cut);
-        assert_eq!(readme.text.len() as u64, MAX_DOCUMENT_BYTES);
+        assert_eq!(readme.text.len() as u64, KEEP_DOCUMENT_BYTES);
+        let html = markdown::render(&readme.text).to_string();
+        assert!(html.contains("(cut: the file is longer"), "not cut");
     }
 
     #[test]
