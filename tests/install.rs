@@ -491,14 +491,7 @@ fn a_local_tarball_installs_when_a_trusted_key_signed_it() {
     );
 
     // Signed by a stranger's key: refused.
-    let stranger = world.sandbox.dir.path().join("stranger.key");
-    run_ok(
-        world
-            .sandbox
-            .ocp()
-            .args(["key", "generate", "--no-password", "--output"])
-            .arg(&stranger),
-    );
+    let stranger = world.sandbox.signing_key("stranger");
     run_ok(
         world
             .sandbox
@@ -620,14 +613,7 @@ fn a_tarball_signed_by_a_key_that_never_owned_the_package_is_refused() {
     let world = World::new();
     world.publish("shopify.extractor", "1.0.0", keep);
     // An attacker with write access to the index re-signs the entry with their own key.
-    let attacker = world.sandbox.dir.path().join("attacker.key");
-    run_ok(
-        world
-            .sandbox
-            .ocp()
-            .args(["key", "generate", "--no-password", "--output"])
-            .arg(&attacker),
-    );
+    let attacker = world.sandbox.signing_key("attacker");
     world.tamper_index("re-sign", |checkout| {
         let tarball = checkout.join("tarballs/sh/op/shopify_osiris-1.0.0.tar.gz");
         let signed = run_ok(

@@ -18,13 +18,7 @@ pub struct World {
 impl World {
     pub fn new() -> World {
         let sandbox = Sandbox::new();
-        let key = sandbox.dir.path().join("me.key");
-        run_ok(
-            sandbox
-                .ocp()
-                .args(["key", "generate", "--no-password", "--output"])
-                .arg(&key),
-        );
+        let key = sandbox.signing_key("me");
         World { sandbox, key }
     }
 
