@@ -463,18 +463,7 @@ fn verify_catches_tampering_and_rewritten_history() {
             .collect::<String>(),
     )
     .expect("write");
-    git(
-        &checkout,
-        &[
-            "-c",
-            "user.name=x",
-            "-c",
-            "user.email=x@x",
-            "commit",
-            "-qam",
-            "rewrite",
-        ],
-    );
+    git(&checkout, &["commit", "-qam", "rewrite"]);
     let (code, report) = verify(&sandbox, &checkout, &["--since", &base]);
     assert_eq!(code, Some(1));
     assert!(codes(&report).contains(&"I010".to_owned()), "{report:#}");
@@ -704,18 +693,7 @@ fn a_dirty_working_tree_is_refused_unless_allowed() {
     let root = sandbox.new_package("shopify.extractor", "shopify-osiris", "1.0.0");
     git(&root, &["init", "-q"]);
     git(&root, &["add", "."]);
-    git(
-        &root,
-        &[
-            "-c",
-            "user.name=x",
-            "-c",
-            "user.email=x@x",
-            "commit",
-            "-qm",
-            "init",
-        ],
-    );
+    git(&root, &["commit", "-qm", "init"]);
     fs::write(root.join("README.md"), "changed\n").expect("write");
     let output = publish(&sandbox, &root, &bare, &key);
     assert_eq!(output.status.code(), Some(1));
@@ -795,20 +773,7 @@ fn broken_indexes_get_clear_errors() {
     let gitonly = sandbox.dir.path().join("gitonly");
     fs::create_dir_all(&gitonly).expect("mkdir");
     git(&gitonly, &["init", "-q"]);
-    git(
-        &gitonly,
-        &[
-            "-c",
-            "user.name=x",
-            "-c",
-            "user.email=x@x",
-            "commit",
-            "-q",
-            "--allow-empty",
-            "-m",
-            "x",
-        ],
-    );
+    git(&gitonly, &["commit", "-q", "--allow-empty", "-m", "x"]);
     let output = run(sandbox
         .ocp()
         .args(["info", "x.extractor", "--index"])
@@ -1067,18 +1032,7 @@ fn a_format_1_index_is_migrated_by_its_owner() {
     assert!(publish(&sandbox, &root, &bare, &key).status.success());
     let checkout = clone(&sandbox, &bare, "old");
     downgrade_to_format_1(&checkout, &key);
-    git(
-        &checkout,
-        &[
-            "-c",
-            "user.name=x",
-            "-c",
-            "user.email=x@x",
-            "commit",
-            "-qam",
-            "format 1",
-        ],
-    );
+    git(&checkout, &["commit", "-qam", "format 1"]);
 
     let refused = run(sandbox.ocp().args(["index", "verify"]).arg(&checkout));
     assert_eq!(refused.status.code(), Some(1));
@@ -1101,18 +1055,7 @@ fn a_format_1_index_is_migrated_by_its_owner() {
             .expect("entries")
             .contains("evil>=1")
     );
-    git(
-        &tampered,
-        &[
-            "-c",
-            "user.name=x",
-            "-c",
-            "user.email=x@x",
-            "commit",
-            "-qam",
-            "format 1, edited",
-        ],
-    );
+    git(&tampered, &["commit", "-qam", "format 1, edited"]);
     let output = run(sandbox
         .ocp()
         .args(["index", "migrate"])
