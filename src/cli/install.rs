@@ -175,19 +175,28 @@ struct JsonPackage {
 
 /// The keys a local tarball may be signed by: the user's trusted signers, the project's
 /// (`ocp-trusted-keys.toml`), and the user's own key.
-fn trusted_keys(home: &Path) -> anyhow::Result<Vec<crate::signing::PublicKey>> {
+fn trusted_keys(home: &Path) -> anyhow::Result<Vec<ops::LocalSigner>> {
     let files = [
         home::trusted_keys(home),
         std::env::current_dir()?.join(super::key::PROJECT_TRUSTED_KEYS),
     ];
-    let mut keys: Vec<crate::signing::PublicKey> = crate::ops::key::load_trusted_keys(&files)?
+    let mut keys: Vec<ops::LocalSigner> = crate::ops::key::load_trusted_keys(&files)?
         .iter()
-        .map(|signer| signer.public_key.clone())
+        .map(|signer| ops::LocalSigner {
+            key: signer.public_key.clone(),
+            name: Some(signer.name.clone()),
+            source: signer.source.clone(),
+        })
         .collect();
-    if let Ok(text) = std::fs::read_to_string(home::default_public_key(home))
-        && let Ok(own) = crate::signing::PublicKey::parse(&text)
+    let own = home::default_public_key(home);
+    if let Ok(text) = std::fs::read_to_string(&own)
+        && let Ok(key) = crate::signing::PublicKey::parse(&text)
     {
-        keys.push(own);
+        keys.push(ops::LocalSigner {
+            key,
+            name: None,
+            source: own,
+        });
     }
     Ok(keys)
 }
@@ -364,10 +373,29 @@ fn execute(
                 .as_ref()
                 .filter(|_| installed.lock_written)
             {
+                // Packages installed from a tarball were not resolved, so the lock has no
+                // place for them; say so rather than let the count look like a mistake.
+                let locals: Vec<&str> = installed
+                    .changes
+                    .iter()
+                    .chain(&installed.unchanged)
+                    .filter(|change| !installed.resolution.packages.contains_key(&change.name))
+                    .map(|change| change.name.as_str())
+                    .collect();
+                let unrecorded = match locals.as_slice() {
+                    [] => String::new(),
+                    [one] => {
+                        format!("; {one} came from a tarball, which a lock file does not record")
+                    }
+                    many => format!(
+                        "; {} came from tarballs, which a lock file does not record",
+                        many.join(", ")
+                    ),
+                };
                 shell.status(
                     "Locked",
                     format!(
-                        "{} in `{}`",
+                        "{} in `{}`{unrecorded}",
                         crate::ops::install::packages(installed.resolution.packages.len()),
                         path.display()
                     ),
