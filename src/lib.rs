@@ -45,7 +45,7 @@
 //!   - [`store`]: the read-only plugin store under `OCP_HOME/store/v1`, filled through
 //!     [`intake`];
 //!   - [`intake`]: the trust boundary for tarballs: the one bounded archive reader (used by
-//!     the store, `sign`, `verify` and local installs), `ocp.json` parsed into newtypes, the
+//!     the store, `sign`, `verify`, local installs and the component directory), `ocp.json` parsed into newtypes, the
 //!     checks that files, PKG-INFO, specs and the index entry agree, and what an OCP may
 //!     install into an environment;
 //!   - [`record`]: RECORD files written and read as CSV;

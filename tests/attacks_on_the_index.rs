@@ -27,7 +27,8 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use common::{
-    Sandbox, assert_same_tree, git, run, run_ok, set_version, stderr, stdout, tree_state,
+    Sandbox, assert_same_tree, assert_user_error, git, run, run_ok, set_version, stderr, stdout,
+    tree_state,
 };
 
 /// What a refused command must leave as it was: named file trees.
@@ -53,7 +54,7 @@ impl World {
     fn new() -> World {
         let sandbox = Sandbox::new();
         run_ok(sandbox.ocp().args(["key", "generate", "--no-password"]));
-        let bare = bare_index(&sandbox);
+        let bare = sandbox.bare_index(&[]);
         let world = World {
             env: sandbox.dir.path().join("venv"),
             sandbox,
@@ -158,7 +159,9 @@ impl World {
     /// The user's next release, `shopify-osiris 2.0.0`, ready to publish once the attacker's
     /// commit is fetched; and the state it must leave as it was if refused.
     fn next_version_to_publish(&self) -> (PathBuf, State) {
-        let root = new_package(&self.sandbox, "shopify.extractor", "shopify-2.0.0", "2.0.0");
+        let root = self
+            .sandbox
+            .new_package("shopify.extractor", "shopify-2.0.0", "2.0.0");
         self.fetch();
         (root, self.state())
     }
@@ -176,55 +179,11 @@ impl World {
     /// Asserts that `output` is a refusal (exit 1, `needle` in stderr, no panic) that left
     /// everything as it was in `before`.
     fn assert_refused(&self, output: &Output, needle: &str, before: &State) {
-        assert_eq!(
-            output.status.code(),
-            Some(1),
-            "expected exit 1\n--- stdout\n{}\n--- stderr\n{}",
-            stdout(output),
-            stderr(output)
-        );
-        let text = stderr(output);
-        assert!(text.contains(needle), "stderr lacks {needle:?}:\n{text}");
-        assert!(!text.contains("panicked"), "{text}");
+        assert_user_error(output, needle);
         for ((what, was), (_, now)) in before.iter().zip(self.state()) {
             assert_same_tree(what, was, &now);
         }
     }
-}
-
-/// A new index (made by `ocp index init`) as a bare repository in the sandbox, as a git
-/// server holds it.
-fn bare_index(sandbox: &Sandbox) -> PathBuf {
-    let source = sandbox.dir.path().join("index-src");
-    run_ok(sandbox.ocp().args(["index", "init"]).arg(&source));
-    let bare = sandbox.dir.path().join("remote.git");
-    run_ok(
-        Command::new("git")
-            .args(["clone", "--quiet", "--bare"])
-            .arg(&source)
-            .arg(&bare),
-    );
-    bare
-}
-
-/// A new key pair without a password at `path`.
-fn generate_key(sandbox: &Sandbox, path: &Path) {
-    run_ok(
-        sandbox
-            .ocp()
-            .args(["key", "generate", "--no-password", "--output"])
-            .arg(path),
-    );
-}
-
-/// `ocp new <component>` in `<work>/<dir>`, set to `version`.
-fn new_package(sandbox: &Sandbox, component: &str, dir: &str, version: &str) -> PathBuf {
-    let root = sandbox.work().join(dir);
-    run_ok(sandbox.ocp().args(["new", component, "--path"]).arg(&root));
-    if version != "0.1.0" {
-        set_version(&root, version);
-    }
-    root
 }
 
 /// Publishes the package at `root` to `index` with the secret key `key`.
@@ -375,9 +334,10 @@ fn python_dependency_smuggled_as_an_installer_option_is_refused() {
 fn unsigned_dependency_edit_is_refused() {
     let world = World::new();
     // The attacker publishes a package of their own under a new name (anyone may claim one)...
-    let attacker = world.sandbox.dir.path().join("attacker.key");
-    generate_key(&world.sandbox, &attacker);
-    let root = new_package(&world.sandbox, "evil.extractor", "evil-osiris", "0.1.0");
+    let attacker = world.sandbox.signing_key("attacker");
+    let root = world
+        .sandbox
+        .new_package("evil.extractor", "evil-osiris", "0.1.0");
     publish_as(&world.sandbox, &root, &world.bare, &attacker);
     // ...and makes the victim's version need it.
     world.tamper("dependency", |checkout| {
@@ -463,16 +423,12 @@ fn force_pushed_history_is_refused() {
     let world = World::new();
     // The attacker replaces the whole history: a fresh index in which their own key claims
     // `shopify-osiris` and signs a version of their own, force-pushed over the real one.
-    let attacker = world.sandbox.dir.path().join("attacker.key");
-    generate_key(&world.sandbox, &attacker);
+    let attacker = world.sandbox.signing_key("attacker");
     let forged = world.sandbox.dir.path().join("forged-index");
     run_ok(world.sandbox.ocp().args(["index", "init"]).arg(&forged));
-    let root = new_package(
-        &world.sandbox,
-        "shopify.extractor",
-        "forged-shopify",
-        "1.0.0",
-    );
+    let root = world
+        .sandbox
+        .new_package("shopify.extractor", "forged-shopify", "1.0.0");
     publish_as(&world.sandbox, &root, &forged, &attacker);
     let pushed = Command::new("git")
         .arg("-C")
@@ -595,7 +551,7 @@ fn upload_redirected_to_another_host_keeps_the_token() {
         &upload,
     ]));
     configure_team(&sandbox, &index, real.base.trim_start_matches("http://"));
-    let root = new_package(&sandbox, "shopify.extractor", "shopify", "0.1.0");
+    let root = sandbox.new_package("shopify.extractor", "shopify", "0.1.0");
     let before = tree_state(&index);
     let output = run(sandbox
         .ocp()
@@ -709,10 +665,9 @@ fn assert_no_secrets(dump: &Path, key_text: &str) {
 #[test]
 fn git_hook_in_the_index_never_sees_the_signing_key_or_tokens() {
     let sandbox = Sandbox::new();
-    let key = sandbox.dir.path().join("ci.key");
-    generate_key(&sandbox, &key);
+    let key = sandbox.signing_key("ci");
     let key_text = fs::read_to_string(&key).expect("key");
-    let bare = bare_index(&sandbox);
+    let bare = sandbox.bare_index(&[]);
     // Whoever controls the index repository's server controls its hooks.
     let dump = sandbox.dir.path().join("hook-env");
     let hook = bare.join("hooks/pre-receive");
@@ -724,7 +679,7 @@ fn git_hook_in_the_index_never_sees_the_signing_key_or_tokens() {
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(&hook, fs::Permissions::from_mode(0o755)).expect("chmod");
     configure_team(&sandbox, &bare, "files.example.com");
-    let root = new_package(&sandbox, "shopify.extractor", "shopify", "0.1.0");
+    let root = sandbox.new_package("shopify.extractor", "shopify", "0.1.0");
     let mut publish = sandbox.ocp();
     publish
         .env("OCP_SIGNING_KEY", &key_text)
@@ -754,7 +709,7 @@ fn build_backend_of_a_python_requirement_never_sees_ocps_secrets() {
             dump.display().to_string()
         ),
     );
-    let root = new_package(&sandbox, "shopify.extractor", "shopify", "0.1.0");
+    let root = sandbox.new_package("shopify.extractor", "shopify", "0.1.0");
     let pyproject = root.join("pyproject.toml");
     let text = fs::read_to_string(&pyproject).expect("read");
     fs::write(
@@ -804,7 +759,7 @@ fn build_backend_of_a_python_requirement_never_sees_ocps_secrets() {
 #[test]
 fn deeply_nested_spec_yaml_is_refused_quickly() {
     let sandbox = Sandbox::new();
-    let root = new_package(&sandbox, "shopify.extractor", "shopify", "0.1.0");
+    let root = sandbox.new_package("shopify.extractor", "shopify", "0.1.0");
     let spec = root.join("src/shopify_osiris/spec.yaml");
     // 14,000 levels of block-nested sequences: a stack overflow for a recursive reader.
     fs::write(&spec, format!("{}x\n", "- ".repeat(14_000))).expect("write the spec");

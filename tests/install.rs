@@ -13,7 +13,7 @@ mod world;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use common::{run, run_ok, stderr, stdout};
+use common::{assert_same_tree, run, run_ok, stderr, stdout, tree_state};
 use python::{osiris_env, run_python, site_packages, venv};
 use world::{World, keep};
 
@@ -491,14 +491,7 @@ fn a_local_tarball_installs_when_a_trusted_key_signed_it() {
     );
 
     // Signed by a stranger's key: refused.
-    let stranger = world.sandbox.dir.path().join("stranger.key");
-    run_ok(
-        world
-            .sandbox
-            .ocp()
-            .args(["key", "generate", "--no-password", "--output"])
-            .arg(&stranger),
-    );
+    let stranger = world.sandbox.signing_key("stranger");
     run_ok(
         world
             .sandbox
@@ -539,6 +532,128 @@ fn a_local_tarball_installs_when_a_trusted_key_signed_it() {
         site_packages(&env)
             .join("components/local.extractor/spec.yaml")
             .is_file()
+    );
+    // It says what it checked and by which key, that nothing came from the index, and why
+    // the lock file lists no package.
+    let public = world.sandbox.home().join("keys/ocp.pub");
+    let said = stderr(&output);
+    assert_in_order(
+        &said,
+        &[
+            &format!(
+                "Verified local-osiris v0.1.0 from `{}` (sha256 {}): signed by your own key {} (`{}`)",
+                tarball.display(),
+                &sha256_hex(&tarball)[..12],
+                key_id(&public),
+                public.display()
+            ),
+            "Resolved local-osiris v0.1.0 for Osiris 0.5.7 and Python ",
+            ", needing nothing from the index\n",
+            "Installed local-osiris v0.1.0: local.extractor\n",
+            "Locked 0 packages in `ocp.lock`; local-osiris came from a tarball, which a lock file does not record\n",
+        ],
+    );
+}
+
+/// The key id a public key file names (`untrusted comment: minisign public key <ID>`).
+fn key_id(public: &Path) -> String {
+    let text = fs::read_to_string(public).expect("the public key");
+    let comment = text.lines().next().expect("a comment line");
+    comment.rsplit(' ').next().expect("a key id").to_owned()
+}
+
+fn sha256_hex(path: &Path) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(fs::read(path).expect("read")))
+}
+
+/// Asserts that `text` holds every one of `parts`, in this order.
+fn assert_in_order(text: &str, parts: &[&str]) {
+    let mut from = 0;
+    for part in parts {
+        let found = text[from..]
+            .find(part)
+            .unwrap_or_else(|| panic!("{part:?} is missing (or out of order) in:\n{text}"));
+        from += found + part.len();
+    }
+}
+
+#[test]
+fn a_local_tarball_names_its_signer_and_what_it_needed_from_the_index() {
+    let world = World::new();
+    world.publish("base.processor", "1.0.0", keep);
+    let env = world.sandbox.dir.path().join("venv");
+    venv(&env, false);
+    let root = world.scaffold("local.extractor", "0.1.0", |text| {
+        text.replacen(
+            "    \"pyyaml>=6.0\",\n",
+            "    \"pyyaml>=6.0\",\n    \"base-osiris>=1.0,<2.0\",\n",
+            1,
+        )
+    });
+    run_ok(world.sandbox.ocp().args(["build", "--path"]).arg(&root));
+    let tarball = root.join("dist/local_osiris-0.1.0.tar.gz");
+    // Signed by Alice, whom the user trusts by name.
+    let alice = world.sandbox.signing_key("alice");
+    let public = alice.with_extension("pub");
+    run_ok(
+        world
+            .sandbox
+            .ocp()
+            .args(["key", "trust", "alice"])
+            .arg(&public),
+    );
+    run_ok(
+        world
+            .sandbox
+            .ocp()
+            .arg("sign")
+            .arg(&tarball)
+            .arg("--key")
+            .arg(&alice),
+    );
+    let install = |extra: &[&str]| {
+        let mut args = vec![
+            tarball.to_str().expect("utf-8"),
+            "--no-python-deps",
+            "--osiris-version",
+            "0.5.7",
+        ];
+        args.extend_from_slice(extra);
+        world.install(&env, &args)
+    };
+
+    // A Python its range does not allow is refused before anything is resolved.
+    let (environment, project) = (tree_state(&env), tree_state(&world.sandbox.work()));
+    let refused = install(&["--python-version", "3.10"]);
+    assert_eq!(refused.status.code(), Some(1), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).starts_with(
+            "error: local-osiris 0.1.0 needs Python >=3.11, but this environment has Python 3.10\n"
+        ),
+        "{}",
+        stderr(&refused)
+    );
+    assert_same_tree("the environment", &environment, &tree_state(&env));
+    assert_same_tree("the project", &project, &tree_state(&world.sandbox.work()));
+
+    let output = install(&[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_in_order(
+        &stderr(&output),
+        &[
+            &format!(
+                "Verified local-osiris v0.1.0 from `{}` (sha256 {}): signed by trusted signer `alice` (key {}, trusted in `{}`)\n",
+                tarball.display(),
+                &sha256_hex(&tarball)[..12],
+                key_id(&public),
+                world.sandbox.home().join("trusted-keys.toml").display()
+            ),
+            "Resolved 1 package from the index for Osiris 0.5.7 and Python ",
+            "Installed base-osiris v1.0.0: base.processor\n",
+            "Installed local-osiris v0.1.0: local.extractor\n",
+            "Locked 1 package in `ocp.lock`; local-osiris came from a tarball, which a lock file does not record\n",
+        ],
     );
 }
 
@@ -620,14 +735,7 @@ fn a_tarball_signed_by_a_key_that_never_owned_the_package_is_refused() {
     let world = World::new();
     world.publish("shopify.extractor", "1.0.0", keep);
     // An attacker with write access to the index re-signs the entry with their own key.
-    let attacker = world.sandbox.dir.path().join("attacker.key");
-    run_ok(
-        world
-            .sandbox
-            .ocp()
-            .args(["key", "generate", "--no-password", "--output"])
-            .arg(&attacker),
-    );
+    let attacker = world.sandbox.signing_key("attacker");
     world.tamper_index("re-sign", |checkout| {
         let tarball = checkout.join("tarballs/sh/op/shopify_osiris-1.0.0.tar.gz");
         let signed = run_ok(

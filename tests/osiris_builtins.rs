@@ -15,22 +15,12 @@ use std::sync::OnceLock;
 
 use common::{Sandbox, run, run_ok, stdout};
 
-/// The `components/` folder of a real Osiris 0.5.7, installed once for this test binary.
+/// The `components/` folder of a real Osiris 0.5.7: the test binary's shared environment,
+/// which these tests only read.
 fn osiris_components() -> &'static Path {
     static COMPONENTS: OnceLock<PathBuf> = OnceLock::new();
-    COMPONENTS.get_or_init(|| {
-        // Under cargo's own temporary folder, replaced on every run, since a static is never
-        // dropped to clean up after itself.
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("osiris-builtins-env");
-        let _ = fs::remove_dir_all(&dir);
-        let interpreter = python::osiris_env(&dir.join("venv"), false);
-        let purelib = python::run_python(
-            &interpreter,
-            "import sysconfig; print(sysconfig.get_paths()['purelib'])",
-            &[],
-        );
-        PathBuf::from(purelib.trim()).join("components")
-    })
+    COMPONENTS
+        .get_or_init(|| python::site_packages_of(&python::shared_env().python).join("components"))
 }
 
 /// The folders of `components/` that hold a spec, sorted.

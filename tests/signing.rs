@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use common::{Sandbox, run, run_ok, stderr, stdout};
+use common::{Sandbox, assert_user_error, run, run_ok, stderr, stdout};
 
 /// The real minisign, as Debian's `minisign` package installs it.
 fn minisign() -> Command {
@@ -42,20 +42,6 @@ fn assert_success(output: &Output, what: &str) {
         stdout(output),
         stderr(output)
     );
-}
-
-/// Asserts a user error: exit code 1 (not 2, not a panic's 101) and `needle` on stderr.
-fn assert_user_error(output: &Output, needle: &str) {
-    assert_eq!(
-        output.status.code(),
-        Some(1),
-        "expected exit 1\n--- stdout\n{}\n--- stderr\n{}",
-        stdout(output),
-        stderr(output)
-    );
-    let text = stderr(output);
-    assert!(text.contains(needle), "stderr lacks {needle:?}:\n{text}");
-    assert!(!text.contains("panicked"), "panic:\n{text}");
 }
 
 /// Generates an ocp key pair at `path` (`.pub` beside it) with cheap scrypt limits, and

@@ -1,6 +1,7 @@
 //! Installs as transactions, against the real binary, real Python environments and a real
-//! git index: installs killed with SIGKILL at random moments, a failing Python requirement,
-//! and several ocp processes (with different `OCP_HOME`s) on one environment at once.
+//! git index: installs killed with SIGKILL at random moments, an install killed while uv
+//! still builds a Python requirement, a failing Python requirement, and several ocp
+//! processes (with different `OCP_HOME`s) on one environment at once.
 //!
 //! The crash test kills half its installs at a random moment and half at a random moment
 //! after their transaction is prepared (while files move), and checks after each that the
@@ -23,7 +24,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{assert_same_tree, run, run_ok, stderr, stdout, tree_state};
-use python::{osiris_env, run_python, site_packages, site_packages_of, venv};
+use python::{osiris_env, path_with_uv, run_python, site_packages, site_packages_of, venv};
 use world::{World, keep};
 
 const DEPENDENCIES: usize = 4;
@@ -493,4 +494,176 @@ fn a_requirement_that_would_change_an_installed_distribution_is_refused() {
         ),
         pyyaml
     );
+}
+
+/// A local Python project whose build backend (in-tree, no build requirements) writes
+/// `started` into `markers`, sleeps `seconds`, then builds its wheel and writes `finished`.
+fn slow_build_project(dir: &Path, markers: &Path, seconds: u32) {
+    fs::create_dir_all(dir).expect("mkdir");
+    fs::write(
+        dir.join("pyproject.toml"),
+        "[build-system]\nrequires = []\nbuild-backend = \"backend\"\nbackend-path = [\".\"]\n\n\
+         [project]\nname = \"ocp-test-slow-build\"\nversion = \"1.0\"\n",
+    )
+    .expect("write pyproject.toml");
+    let backend = r#"
+import base64, hashlib, os, time, zipfile
+
+MARKERS = @MARKERS@
+NAME, VERSION = "ocp_test_slow_build", "1.0"
+DIST_INFO = f"{NAME}-{VERSION}.dist-info"
+FILES = {
+    f"{NAME}.py": "VALUE = 1\n",
+    f"{DIST_INFO}/METADATA": "Metadata-Version: 2.1\nName: ocp-test-slow-build\nVersion: 1.0\n",
+    f"{DIST_INFO}/WHEEL": "Wheel-Version: 1.0\nGenerator: ocp-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+}
+
+def get_requires_for_build_wheel(config_settings=None):
+    return []
+
+def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):
+    os.makedirs(os.path.join(metadata_directory, DIST_INFO))
+    for path in ("METADATA", "WHEEL"):
+        with open(os.path.join(metadata_directory, DIST_INFO, path), "w") as out:
+            out.write(FILES[f"{DIST_INFO}/{path}"])
+    return DIST_INFO
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    open(os.path.join(MARKERS, "started"), "w").close()
+    time.sleep(@SECONDS@)
+    name = f"{NAME}-{VERSION}-py3-none-any.whl"
+    record = []
+    with zipfile.ZipFile(os.path.join(wheel_directory, name), "w") as wheel:
+        for path, text in FILES.items():
+            data = text.encode()
+            digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+            record.append(f"{path},sha256={digest},{len(data)}")
+            wheel.writestr(path, data)
+        record.append(f"{DIST_INFO}/RECORD,,")
+        wheel.writestr(f"{DIST_INFO}/RECORD", "\n".join(record) + "\n")
+    open(os.path.join(MARKERS, "finished"), "w").close()
+    return name
+"#;
+    let markers = format!("{:?}", markers.to_str().expect("utf-8"));
+    fs::write(
+        dir.join("backend.py"),
+        backend
+            .replace("@MARKERS@", &markers)
+            .replace("@SECONDS@", &seconds.to_string()),
+    )
+    .expect("write backend.py");
+}
+
+/// ocp hands the environment lock on to uv, so an ocp killed while uv still builds a
+/// requirement leaves the lock held until uv is done: the next ocp waits instead of undoing
+/// the transaction under a running installer.
+#[test]
+fn an_ocp_killed_while_uv_builds_a_requirement_keeps_the_next_one_waiting_until_uv_exits() {
+    let world = World::new();
+    let markers = world.sandbox.dir.path().join("markers");
+    fs::create_dir_all(&markers).expect("mkdir");
+    let project = world.sandbox.dir.path().join("slow-build");
+    slow_build_project(&project, &markers, 4);
+    let requirement = format!(
+        "    \"ocp-test-slow-build @ file://{}\",\n",
+        project.to_str().expect("utf-8")
+    );
+    world.publish("slow.extractor", "1.0.0", |text| {
+        text.replacen(
+            "    \"pyyaml>=6.0\",\n",
+            &format!("    \"pyyaml>=6.0\",\n{requirement}"),
+            1,
+        )
+    });
+    let env = world.sandbox.dir.path().join("venv");
+    let python = osiris_env(&env, false);
+    let site = site_packages_of(&python);
+    let lock = world.sandbox.work().join("ocp.lock");
+    let before = run_python(&python, INVARIANTS, &[site.to_str().expect("utf-8")]);
+
+    let mut install = world
+        .sandbox
+        .ocp()
+        .env("PATH", path_with_uv())
+        .args(["install", "slow.extractor", "--env"])
+        .arg(&env)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn ocp");
+    let started = Instant::now();
+    while !markers.join("started").exists() {
+        if let Some(status) = install.try_wait().expect("poll") {
+            let output = install.wait_with_output().expect("output");
+            panic!(
+                "ocp install ended ({status}) before the build started:\n{}",
+                stderr(&output)
+            );
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(180),
+            "the build never started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    install.kill().expect("SIGKILL ocp");
+    install.wait().expect("wait");
+    assert!(
+        !markers.join("finished").exists(),
+        "the build ended before ocp was killed; make it sleep longer"
+    );
+
+    let mut list = world
+        .sandbox
+        .ocp()
+        .args(["list", "--format", "json", "--env"])
+        .arg(&env)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn ocp list");
+    let mut said = Vec::new();
+    for line in BufReader::new(list.stderr.take().expect("stderr")).lines() {
+        said.push(line.expect("text"));
+    }
+    let output = list.wait_with_output().expect("wait");
+    let said = said.join("\n");
+    assert!(output.status.success(), "{said}");
+    assert!(
+        said.lines()
+            .next()
+            .is_some_and(|first| first.contains("Waiting for another ocp to finish with `")),
+        "ocp list did not wait for the orphaned uv:\n{said}"
+    );
+    // It went on only once uv (and the build backend it started) had exited.
+    assert!(
+        markers.join("finished").exists(),
+        "ocp list went on while the build still ran:\n{said}"
+    );
+    assert!(
+        said.contains("rolled back an interrupted change") && said.contains("slow-osiris"),
+        "{said}"
+    );
+    let listed: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    assert_eq!(listed["packages"], serde_json::json!([]), "{listed}");
+
+    // The environment is as it was: what uv installed after ocp died was undone with the
+    // rest, and it holds to the crash test's invariants.
+    assert_eq!(
+        run_python(&python, INVARIANTS, &[site.to_str().expect("utf-8")]),
+        before
+    );
+    assert!(
+        !fs::read_dir(&site)
+            .expect("read")
+            .flatten()
+            .any(|entry| entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with("ocp_test_slow_build")),
+        "the requirement uv installed was not rolled back"
+    );
+    assert!(transaction_leftovers(&site).is_empty());
+    assert!(transaction_leftovers(&world.sandbox.work()).is_empty());
+    assert!(!lock.exists(), "the lock file of a rolled-back install");
 }

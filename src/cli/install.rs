@@ -184,16 +184,25 @@ struct JsonPackage {
 fn trusted_keys(
     home: &Path,
     settings: &crate::settings::Settings,
-) -> anyhow::Result<Vec<crate::signing::PublicKey>> {
+) -> anyhow::Result<Vec<ops::LocalSigner>> {
     let files = settings.trusted_keys_files(home);
-    let mut keys: Vec<crate::signing::PublicKey> = crate::ops::key::load_trusted_keys(&files)?
+    let mut keys: Vec<ops::LocalSigner> = crate::ops::key::load_trusted_keys(&files)?
         .iter()
-        .map(|signer| signer.public_key.clone())
+        .map(|signer| ops::LocalSigner {
+            key: signer.public_key.clone(),
+            name: Some(signer.name.clone()),
+            source: signer.source.clone(),
+        })
         .collect();
-    if let Ok(text) = std::fs::read_to_string(home::default_public_key(home))
-        && let Ok(own) = crate::signing::PublicKey::parse(&text)
+    let own = home::default_public_key(home);
+    if let Ok(text) = std::fs::read_to_string(&own)
+        && let Ok(key) = crate::signing::PublicKey::parse(&text)
     {
-        keys.push(own);
+        keys.push(ops::LocalSigner {
+            key,
+            name: None,
+            source: own,
+        });
     }
     Ok(keys)
 }
@@ -383,11 +392,28 @@ fn execute(
                     shell.status("Unchanged", "everything requested is already installed")?;
                 }
             }
+            // Packages installed from a tarball were not resolved, so the lock has no place
+            // for them; say so rather than let the count look like a mistake.
+            let locals: Vec<&str> = installed
+                .changes
+                .iter()
+                .chain(&installed.unchanged)
+                .filter(|change| !installed.resolution.packages.contains_key(&change.name))
+                .map(|change| change.name.as_str())
+                .collect();
+            let unrecorded = match locals.as_slice() {
+                [] => String::new(),
+                [one] => format!("; {one} came from a tarball, which a lock file does not record"),
+                many => format!(
+                    "; {} came from tarballs, which a lock file does not record",
+                    many.join(", ")
+                ),
+            };
             match (&settings.lockfile.value, installed.lock_written) {
                 (Some(path), true) => shell.status(
                     "Locked",
                     format!(
-                        "{} in `{}`",
+                        "{} in `{}`{unrecorded}",
                         crate::ops::install::packages(installed.resolution.packages.len()),
                         settings.shown(path)
                     ),

@@ -1,7 +1,7 @@
 //! Intake: what comes out of an OCP tarball, and what it may do to an environment. This is
 //! the one place where a tarball written by someone else crosses into ocp; every command
-//! that reads one (the store's unpacker, `ocp sign`, `ocp verify`, `ocp install ./x.tar.gz`)
-//! goes through [`read_ocp`], so they all see the same package or refuse it for the same
+//! that reads one (the store's unpacker, `ocp sign`, `ocp verify`, `ocp install ./x.tar.gz`,
+//! the component directory's package pages) goes through [`read_ocp`], so they all see the same package or refuse it for the same
 //! reason.
 //!
 //! - [`reader`]: the bounded tar reader (sizes, counts, header lengths, no links, paths
@@ -47,9 +47,9 @@ pub const MAX_MANIFEST_BYTES: u64 = 8 << 20;
 /// The largest `PKG-INFO` ocp reads (it holds the README).
 const MAX_PKG_INFO_BYTES: u64 = 4 << 20;
 /// The largest component spec ocp reads.
-const MAX_SPEC_BYTES: u64 = 256 << 10;
+pub const MAX_SPEC_BYTES: u64 = 256 << 10;
 /// How many files named `spec.yaml` an archive may hold.
-const MAX_SPEC_FILES: usize = 64;
+pub const MAX_SPEC_FILES: usize = 64;
 const PKG_INFO: &str = "PKG-INFO";
 
 /// Why a tarball was refused.

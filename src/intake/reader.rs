@@ -1,5 +1,6 @@
-//! The one bounded reader of OCP tarballs. The store's unpacker, `ocp sign`, `ocp verify` and
-//! `ocp install ./x.tar.gz` all read archives through [`read_entries`], so they agree on what
+//! The one bounded reader of OCP tarballs. The store's unpacker, `ocp sign`, `ocp verify`,
+//! `ocp install ./x.tar.gz` and the component directory all read archives through
+//! [`read_entries`], so they agree on what
 //! an archive holds, and every limit holds before anything trusts the archive (before a
 //! signature is checked, a manifest parsed or a byte written).
 //!

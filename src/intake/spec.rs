@@ -4,15 +4,15 @@
 //! the built-in MySQL extractor) and its `x-runtime.driver` (the class Osiris imports).
 //!
 //! Install reads both with a bounded scan over the YAML parser's events: nesting deeper than
-//! [`MAX_DEPTH`] is refused, no tree is built, and nothing recurses, so a hostile spec cannot
-//! exhaust the stack or the memory. Values that PyYAML would read differently from a plain
+//! [`MAX_DEPTH`] (the YAML loader's limit, so install and `ocp check` agree on what is too
+//! deep) is refused, no tree is built, and nothing recurses, so a hostile spec cannot exhaust
+//! the stack or the memory. Values that PyYAML would read differently from a plain
 //! reading (aliases, merge keys, tags, a repeated key) are refused where they touch the two
 //! fields.
 
 use saphyr_parser::{Event, Parser};
 
-/// How deeply a spec's mappings and sequences may nest (the Osiris 0.5.7 specs nest 6 deep).
-pub const MAX_DEPTH: usize = 64;
+use crate::package::yaml::MAX_DEPTH;
 
 /// The two fields of a spec that install compares with the manifest.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -244,5 +244,33 @@ mod tests {
         assert!(scan(&block).expect_err("deep").contains("deeper than"));
         let dashes = format!("a: \n  {}x\n", "- ".repeat(20_000));
         assert!(scan(&dashes).is_err());
+    }
+
+    #[test]
+    fn install_and_the_yaml_loader_draw_the_line_at_the_same_depth() {
+        // The root mapping is the first level; `a:` opens one more below it each time.
+        let nested = |levels: usize| {
+            let mut text = String::from("name: a.b\n");
+            for level in 0..levels - 1 {
+                text.push_str(&" ".repeat(level * 2));
+                text.push_str("a:\n");
+            }
+            text.push_str(&" ".repeat((levels - 1) * 2));
+            text.push_str("leaf: 1\n");
+            text
+        };
+        let deepest = nested(MAX_DEPTH);
+        assert!(scan(&deepest).is_ok());
+        assert!(crate::package::yaml::load(&deepest).is_ok());
+        let too_deep = nested(MAX_DEPTH + 1);
+        assert!(
+            scan(&too_deep)
+                .expect_err("too deep")
+                .contains(&format!("deeper than {MAX_DEPTH}"))
+        );
+        assert!(matches!(
+            crate::package::yaml::load(&too_deep),
+            Err(crate::package::yaml::YamlError::TooDeep { .. })
+        ));
     }
 }

@@ -5,8 +5,9 @@
 //! Nesting is bounded before the document is built: the loader and the conversion below
 //! recurse once per level, so a hostile file nested thousands of levels deep would exhaust
 //! the stack. A streaming pass over the parser's events (which keeps its own stack on the
-//! heap) refuses anything deeper than [`MAX_DEPTH`] first. This is the only place ocp reads
-//! YAML.
+//! heap) refuses anything deeper than [`MAX_DEPTH`] first. This is the only place ocp builds a
+//! YAML tree; install's scan of a spec's `name` and driver (`intake::spec`), which builds
+//! none, holds to the same [`MAX_DEPTH`].
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -23,8 +24,8 @@ pub struct NodeSpan {
     pub value: Range<usize>,
 }
 
-/// The deepest nesting of mappings and sequences ocp reads. Real specs nest less than ten
-/// levels deep.
+/// The deepest nesting of mappings and sequences ocp reads, wherever it reads YAML. Real
+/// specs nest less than ten levels deep (the Osiris 0.5.7 specs six).
 pub const MAX_DEPTH: usize = 64;
 
 /// What the YAML loader reported.

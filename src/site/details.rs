@@ -3,44 +3,37 @@
 //! the version the page features.
 //!
 //! The tarball is a trust boundary. It is used only when its sha256 is the one in the
-//! signed entry, and it is read in memory, never unpacked: only a few named files are kept,
-//! each under a size limit, the archive as a whole under entry and byte limits, and a spec
-//! nested deeper than [`crate::package::yaml::MAX_DEPTH`] is refused before it is parsed.
+//! signed entry, and it is read through [`crate::intake::read_ocp`], the bounded reader
+//! `ocp install` uses: in memory, never unpacked, refused for whatever install would refuse
+//! it for (the archive's limits, links, unsafe paths, files its `ocp.json` does not list, a
+//! manifest that disagrees with the entry), and keeping only the few files a page shows. A
+//! spec nested deeper than [`crate::package::yaml::MAX_DEPTH`] is refused before it is
+//! parsed.
 
 use std::collections::BTreeMap;
-use std::io::Read;
-use std::path::Component;
+use std::io::{Read, Seek};
 
 use serde_json::Value;
 
-use crate::build::Manifest;
 use crate::fetch::{self, Cache, FetchItem, FetchOptions};
 use crate::index::Index;
 use crate::index::format::IndexEntry;
 use crate::index::storage::{self, Source};
-use crate::model::Checksum;
+use crate::intake::{self, ArchiveError, IntakeError, Limits, Sink};
+use crate::model::{Checksum, RelativePath};
 use crate::progress::NoReporter;
 
-/// A tarball larger than this is not read.
-pub const MAX_TARBALL_BYTES: u64 = 64 << 20;
-/// Entries in one archive at most.
-pub const MAX_ENTRIES: usize = 20_000;
-/// Bytes the archive may unpack to in all (what is skipped counts too).
-pub const MAX_UNPACKED_BYTES: u64 = 512 << 20;
-/// The README and the changelog are read up to this size.
-pub const MAX_DOCUMENT_BYTES: u64 = 1 << 20;
-/// `ocp.json`, PKG-INFO and each spec are read up to this size.
-pub const MAX_METADATA_BYTES: u64 = 256 << 10;
-/// Specs in one package at most.
-pub const MAX_SPECS: usize = 64;
+use super::markdown;
 
-/// A README or changelog: its text and whether it is Markdown.
+/// How much of the README, the changelog and PKG-INFO is kept: one byte more than a page
+/// shows ([`markdown::MAX_SOURCE_BYTES`]), so the page can say that the file was cut.
+const KEEP_DOCUMENT_BYTES: u64 = markdown::MAX_SOURCE_BYTES as u64 + 1;
+
+/// A README or changelog: its text (lossy UTF-8) and whether it is Markdown.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Document {
     pub text: String,
     pub markdown: bool,
-    /// It was longer than [`MAX_DOCUMENT_BYTES`] and was cut.
-    pub cut: bool,
 }
 
 /// What a package's tarball says about it.
@@ -65,15 +58,6 @@ pub struct TarballAccess {
 
 /// Reads the details of `entry` from its tarball; the error says why they are missing.
 pub fn load(index: &Index, entry: &IndexEntry, access: &TarballAccess) -> Result<Details, String> {
-    let bytes = tarball_bytes(index, entry, access)?;
-    read(&bytes, entry)
-}
-
-fn tarball_bytes(
-    index: &Index,
-    entry: &IndexEntry,
-    access: &TarballAccess,
-) -> Result<Vec<u8>, String> {
     let expected: Checksum = entry
         .sha256
         .parse()
@@ -104,19 +88,11 @@ fn tarball_bytes(
                 .ok_or_else(|| "the download gave no file".to_owned())?
         }
     };
-    let file = std::fs::File::open(&path)
-        .map_err(|error| format!("cannot read the tarball `{}`: {error}", path.display()))?;
-    let mut bytes = Vec::new();
-    file.take(MAX_TARBALL_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|error| format!("cannot read the tarball `{}`: {error}", path.display()))?;
-    if bytes.len() as u64 > MAX_TARBALL_BYTES {
-        return Err(format!(
-            "the tarball is larger than {} MiB",
-            MAX_TARBALL_BYTES >> 20
-        ));
-    }
-    let actual = Checksum::of_bytes(&bytes);
+    let cannot_read =
+        |error: std::io::Error| format!("cannot read the tarball `{}`: {error}", path.display());
+    // One open file is hashed, then read from its start: what is read is what was checked.
+    let mut file = std::fs::File::open(&path).map_err(cannot_read)?;
+    let actual = Checksum::of_reader(&mut file).map_err(cannot_read)?;
     if actual != expected {
         return Err(format!(
             "the tarball at `{location}` has sha256 {}, but the signed entry says {}",
@@ -124,27 +100,20 @@ fn tarball_bytes(
             entry.sha256
         ));
     }
-    Ok(bytes)
+    file.rewind().map_err(cannot_read)?;
+    read(file, entry)
 }
 
-/// Reads the details from a tarball's bytes, checking that it holds `entry`'s package.
-pub fn read(bytes: &[u8], entry: &IndexEntry) -> Result<Details, String> {
-    let files = select_files(bytes)?;
-    let manifest_text = files
-        .get("ocp.json")
-        .ok_or_else(|| "the tarball has no ocp.json".to_owned())?;
-    let manifest: Manifest = serde_json::from_str(&manifest_text.0)
-        .map_err(|error| format!("the tarball's ocp.json is invalid: {error}"))?;
-    if crate::model::normalize_name(&manifest.name) != entry.name
-        || manifest.version != entry.version
-    {
-        return Err(format!(
-            "the tarball holds {} {}, not {} {}",
-            manifest.name, manifest.version, entry.name, entry.version
-        ));
-    }
+/// Reads the details from a tarball through intake, checking that it holds `entry`'s
+/// package.
+pub fn read(tarball: impl Read, entry: &IndexEntry) -> Result<Details, String> {
+    let mut shown = Shown::default();
+    let archive = intake::read_ocp(tarball, &Limits::default(), &mut shown)
+        .and_then(|archive| intake::check_entry(&archive.manifest, entry).map(|()| archive))
+        .map_err(|error| format!("the tarball is not one ocp would install: {error}"))?;
+    let files = shown.files;
     let mut details = Details::default();
-    if let Some((text, _)) = files.get("PKG-INFO") {
+    if let Some(text) = files.get(PKG_INFO) {
         let headers = pkg_info_headers(text);
         details.summary = headers.get("summary").cloned();
         details.license = headers.get("license").cloned();
@@ -174,114 +143,78 @@ pub fn read(bytes: &[u8], entry: &IndexEntry) -> Result<Details, String> {
             "CHANGELOG",
         ],
     );
-    for component in manifest.components.iter().take(MAX_SPECS) {
+    // Intake has checked that every component's spec is there, UTF-8 and within the size
+    // kept here.
+    for component in &archive.manifest.components {
         let spec = match files.get(component.spec.as_str()) {
             None => Err(format!("the tarball has no `{}`", component.spec)),
-            Some((_, true)) => Err(format!("`{}` is larger than ocp reads", component.spec)),
-            Some((text, false)) => parse_spec(text),
+            Some(text) => parse_spec(text),
         };
-        details.specs.insert(component.name.clone(), spec);
+        details.specs.insert(component.name.to_string(), spec);
     }
     Ok(details)
 }
 
-fn document(files: &BTreeMap<String, (String, bool)>, names: &[&str]) -> Option<Document> {
+const PKG_INFO: &str = "PKG-INFO";
+
+fn document(files: &BTreeMap<String, String>, names: &[&str]) -> Option<Document> {
     names.iter().find_map(|name| {
-        files.get(*name).map(|(text, cut)| Document {
+        files.get(*name).map(|text| Document {
             text: text.clone(),
             markdown: name.ends_with(".md") || name.ends_with(".markdown"),
-            cut: *cut,
         })
     })
 }
 
-/// Whether a file below the top folder is one the details need, and how much of it to read.
-fn wanted(relative: &str) -> Option<u64> {
-    match relative {
-        "ocp.json" | "PKG-INFO" => Some(MAX_METADATA_BYTES),
-        _ if !relative.contains('/')
+/// The files a page shows, by path below the archive's top folder, as text (lossy UTF-8, at
+/// most the file's limit). Everything else passes through unkept (intake still hashes it
+/// against `ocp.json`).
+#[derive(Default)]
+struct Shown {
+    files: BTreeMap<String, String>,
+}
+
+impl Shown {
+    /// Whether a page shows the file at `path`, and how much of it to keep.
+    fn limit(path: &RelativePath) -> Option<u64> {
+        let relative = path.as_str();
+        let document = !relative.contains('/')
             && ["README", "CHANGELOG", "CHANGES", "HISTORY"]
                 .iter()
-                .any(|stem| relative.starts_with(stem)) =>
-        {
-            Some(MAX_DOCUMENT_BYTES)
+                .any(|stem| relative.starts_with(stem));
+        if relative == PKG_INFO || document {
+            return Some(KEEP_DOCUMENT_BYTES);
         }
-        _ if relative.ends_with(".yaml") || relative.ends_with(".yml") => Some(MAX_METADATA_BYTES),
-        _ => None,
+        // Intake refuses a component's spec past this size and reads at most
+        // `intake::MAX_SPEC_FILES` of them, so no more than that is ever kept.
+        (path.file_name() == intake::manifest::SPEC_FILE).then_some(intake::MAX_SPEC_BYTES)
     }
 }
 
-/// The wanted files of the archive, by path below its one top folder: text (lossy UTF-8,
-/// at most the file's limit) and whether it was cut.
-fn select_files(bytes: &[u8]) -> Result<BTreeMap<String, (String, bool)>, String> {
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
-    let entries = archive
-        .entries()
-        .map_err(|error| format!("the tarball cannot be read: {error}"))?;
-    let mut files = BTreeMap::new();
-    let mut top: Option<String> = None;
-    let mut total: u64 = 0;
-    let mut yaml_files = 0usize;
-    for (count, entry) in entries.enumerate() {
-        if count >= MAX_ENTRIES {
-            return Err(format!("the tarball has more than {MAX_ENTRIES} entries"));
-        }
-        let entry = entry.map_err(|error| format!("the tarball cannot be read: {error}"))?;
-        let size = entry.header().size().unwrap_or(u64::MAX);
-        total = total.saturating_add(size);
-        if total > MAX_UNPACKED_BYTES {
-            return Err(format!(
-                "the tarball unpacks to more than {} MiB",
-                MAX_UNPACKED_BYTES >> 20
-            ));
-        }
-        if entry.header().entry_type() != tar::EntryType::Regular {
-            continue;
-        }
-        let Ok(path) = entry.path() else { continue };
-        let mut parts = Vec::new();
-        for component in path.components() {
-            match component {
-                Component::Normal(part) => parts.push(part.to_string_lossy().into_owned()),
-                Component::CurDir => {}
-                _ => {
-                    return Err(format!(
-                        "the tarball has an unsafe path `{}`",
-                        path.display()
-                    ));
-                }
-            }
-        }
-        let Some((first, rest)) = parts.split_first() else {
-            continue;
-        };
-        match &top {
-            None => top = Some(first.clone()),
-            Some(top) if top != first => {
-                return Err("the tarball has more than one top folder".to_owned());
-            }
-            Some(_) => {}
-        }
-        let relative = rest.join("/");
-        let Some(limit) = wanted(&relative) else {
-            continue;
-        };
-        if relative.ends_with(".yaml") || relative.ends_with(".yml") {
-            yaml_files += 1;
-            if yaml_files > MAX_SPECS {
-                continue;
-            }
-        }
-        let mut data = Vec::new();
-        entry
-            .take(limit + 1)
-            .read_to_end(&mut data)
-            .map_err(|error| format!("the tarball cannot be read: {error}"))?;
-        let cut = data.len() as u64 > limit;
-        data.truncate(limit as usize);
-        files.insert(relative, (String::from_utf8_lossy(&data).into_owned(), cut));
+impl Sink for Shown {
+    fn directory(&mut self, _path: &RelativePath) -> Result<(), IntakeError> {
+        Ok(())
     }
-    Ok(files)
+
+    fn file(
+        &mut self,
+        path: &RelativePath,
+        _executable: bool,
+        data: &mut dyn Read,
+    ) -> Result<(), IntakeError> {
+        let Some(limit) = Shown::limit(path) else {
+            return Ok(());
+        };
+        let mut bytes = Vec::new();
+        data.take(limit)
+            .read_to_end(&mut bytes)
+            .map_err(|error| IntakeError::Archive(ArchiveError::Damaged(error)))?;
+        self.files.insert(
+            path.to_string(),
+            String::from_utf8_lossy(&bytes).into_owned(),
+        );
+        Ok(())
+    }
 }
 
 /// The header fields of PKG-INFO, by lowercase name (continuation lines joined).
@@ -368,7 +301,91 @@ mod tests {
             "key_id": "", "published": "2026-01-01T00:00:00Z"
         }))
         .expect("an entry");
-        assert!(read(b"not a tarball", &entry).is_err());
-        assert!(read(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0], &entry).is_err());
+        assert!(read(&b"not a tarball"[..], &entry).is_err());
+        assert!(read(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0][..], &entry).is_err());
+    }
+
+    use crate::intake::tests::{sample_entry, sample_ocp};
+
+    #[test]
+    fn a_page_shows_the_readme_changelog_summary_and_specs_of_an_installable_tarball() {
+        let (bytes, sha256) = sample_ocp(|sample| {
+            sample.files[0].1 =
+                b"Metadata-Version: 2.2\nName: demo-osiris\nVersion: 1.0.0\nSummary: A demo\nLicense: MIT\n\nbody\n"
+                    .to_vec();
+            sample
+                .files
+                .push(("CHANGELOG.md".into(), b"## 1.0.0\n".to_vec()));
+            sample.files.push((
+                "README-extra.txt".into(),
+                vec![b'x'; KEEP_DOCUMENT_BYTES as usize + 10],
+            ));
+        });
+        let details = read(bytes.as_slice(), &sample_entry(&sha256)).expect("details");
+        assert_eq!(details.summary.as_deref(), Some("A demo"));
+        assert_eq!(details.license.as_deref(), Some("MIT"));
+        let readme = details.readme.expect("a README");
+        assert_eq!((readme.text.as_str(), readme.markdown), ("# demo\n", true));
+        assert_eq!(details.changelog.expect("a changelog").text, "## 1.0.0\n");
+        let spec = details.specs["demo.extractor"].as_ref().expect("a spec");
+        assert_eq!(spec["x-runtime"]["driver"], "demo_osiris.driver.Driver");
+    }
+
+    #[test]
+    fn a_long_readme_is_kept_only_as_far_as_a_page_shows_it_and_says_it_was_cut() {
+        let (bytes, sha256) = sample_ocp(|sample| {
+            sample.files[1].1 = "word ".repeat(markdown::MAX_SOURCE_BYTES).into_bytes();
+        });
+        let readme = read(bytes.as_slice(), &sample_entry(&sha256))
+            .expect("details")
+            .readme
+            .expect("a README");
+        assert_eq!(readme.text.len() as u64, KEEP_DOCUMENT_BYTES);
+        let html = markdown::render(&readme.text).to_string();
+        assert!(html.contains("(cut: the file is longer"), "not cut");
+    }
+
+    #[test]
+    fn a_tarball_install_would_refuse_shows_nothing_and_says_why() {
+        let (bytes, sha256) = sample_ocp(|_| {});
+        let entry = sample_entry(&sha256);
+        // A file its `ocp.json` does not list, a spec that names another component, data
+        // after the archive's end, and a tarball of another version than the entry's.
+        let (unlisted, _) = sample_ocp(|sample| {
+            sample.manifest.files = sample
+                .files
+                .iter()
+                .map(|(path, bytes)| (path.clone(), Checksum::of_bytes(bytes).to_hex()))
+                .collect();
+            sample.fix_hashes = false;
+            sample.files.push(("README.rst".into(), b"hidden".to_vec()));
+        });
+        let (renamed, _) = sample_ocp(|sample| {
+            sample.files[4].1 = b"name: mysql.extractor\n".to_vec();
+        });
+        // A second gzip member after the archive, which another reader might unpack.
+        let mut trailing = bytes.clone();
+        let mut hidden = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut hidden, b"hidden").expect("gzip");
+        trailing.extend(hidden.finish().expect("gzip"));
+        let mut other_version = entry.clone();
+        other_version.version = "2.0.0".into();
+        for (tarball, entry, expected) in [
+            (
+                &unlisted,
+                &entry,
+                "`README.rst` is in the archive but not listed",
+            ),
+            (&trailing, &entry, "data follows the end of the tar archive"),
+            (&renamed, &entry, "says `name: mysql.extractor`"),
+            (&bytes, &other_version, "the entry says version `2.0.0`"),
+        ] {
+            let error = read(tarball.as_slice(), entry).expect_err(expected);
+            assert!(
+                error.starts_with("the tarball is not one ocp would install: ")
+                    && error.contains(expected),
+                "{expected}: {error}"
+            );
+        }
     }
 }

@@ -5,7 +5,8 @@
 //! 1. [`catalog`]: the index read into packages, in parallel: versions, signatures checked
 //!    by the index's own verification, Osiris compatibility, owners, and (through
 //!    [`details`]) the README, changelog and specs from the tarball of each package's
-//!    featured version, checked against its signed sha256;
+//!    featured version, checked against its signed sha256 and read through
+//!    [`crate::intake`], the bounded reader `ocp install` uses;
 //! 2. [`pages`]: HTML pages rendered from askama templates, with [`spec`] (configuration
 //!    tables, OML and connection snippets), [`markdown`] (third-party Markdown, rendered and
 //!    sanitized) and [`search`] (the prebuilt search index);

@@ -466,9 +466,12 @@ fn yaml(document: &saphyr::Yaml<'_>) -> String {
     body + "\n"
 }
 
+/// A spec value as YAML. Values come from the YAML loader, so they nest no deeper than its
+/// [`MAX_DEPTH`](crate::package::yaml::MAX_DEPTH); the check keeps the recursion bounded by
+/// the same limit whatever the value.
 fn to_yaml(value: &Value, depth: usize) -> saphyr::Yaml<'static> {
     use saphyr::{Scalar, Yaml};
-    if depth > 32 {
+    if depth > crate::package::yaml::MAX_DEPTH {
         return Yaml::Value(Scalar::Null);
     }
     match value {

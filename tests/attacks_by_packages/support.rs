@@ -10,7 +10,7 @@ use std::process::{Command, Output};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::common::{Sandbox, assert_same_tree, run, run_ok, stderr, tree_state};
+use super::common::{Sandbox, assert_same_tree, git, run, run_ok, stderr, tree_state};
 use super::python;
 
 /// One entry of a hand-made tarball, below its top folder.
@@ -255,7 +255,7 @@ impl World {
     }
 
     pub(crate) fn site_packages(&self) -> PathBuf {
-        site_packages(&self.env)
+        python::site_packages(&self.env)
     }
 
     /// Writes and signs `tarball`, installs it, and asserts that ocp refused it with every
@@ -303,31 +303,11 @@ pub(crate) fn assert_refused(output: &Output, expected: &[&str]) {
     }
 }
 
-/// `lib/python3.X/site-packages` of a virtual environment, whatever the Python version.
-pub(crate) fn site_packages(env: &Path) -> PathBuf {
-    fs::read_dir(env.join("lib"))
-        .expect("the environment's lib folder")
-        .flatten()
-        .map(|entry| entry.path().join("site-packages"))
-        .find(|path| path.is_dir())
-        .expect("a site-packages folder")
-}
-
 /// A user who published `base.processor` and `shop.extractor` 0.1.0 to the default local
 /// index with their own key, and installed `base-osiris` (so the store and `ocp.lock` exist).
 pub(crate) struct Registry {
     pub(crate) sandbox: Sandbox,
     pub(crate) env: PathBuf,
-}
-
-pub(crate) fn git(dir: &Path, args: &[&str]) {
-    run_ok(
-        Command::new("git")
-            .current_dir(dir)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .args(["-c", "user.name=Mallory", "-c", "user.email=m@example.com"])
-            .args(args),
-    );
 }
 
 impl Registry {

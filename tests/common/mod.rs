@@ -46,6 +46,33 @@ impl Sandbox {
         key
     }
 
+    /// A package made by `ocp new <component>` in `<work>/<dir>`, set to `version`.
+    pub fn new_package(&self, component: &str, dir: &str, version: &str) -> PathBuf {
+        let root = self.work().join(dir);
+        run_ok(
+            self.ocp()
+                .args(["new", component, "--author", "Jane Doe", "--path"])
+                .arg(&root),
+        );
+        set_version(&root, version);
+        root
+    }
+
+    /// A new index made by `ocp index init <extra>`, cloned into a bare repository as a git
+    /// server holds it; returns the bare repository.
+    pub fn bare_index(&self, extra: &[&str]) -> PathBuf {
+        let source = self.dir.path().join("index-src");
+        run_ok(self.ocp().args(["index", "init"]).arg(&source).args(extra));
+        let bare = self.dir.path().join("remote.git");
+        run_ok(
+            Command::new("git")
+                .args(["clone", "--quiet", "--bare"])
+                .arg(&source)
+                .arg(&bare),
+        );
+        bare
+    }
+
     /// `ocp` with this sandbox's environment, run in the work directory.
     pub fn ocp(&self) -> Command {
         self.ocp_in(&self.work())
@@ -140,6 +167,21 @@ pub fn run_ok(command: &mut Command) -> Output {
         stderr(&output)
     );
     output
+}
+
+/// Asserts a user error: exit status 1 (not 2, not a panic's 101), `needle` on stderr, and
+/// no panic.
+pub fn assert_user_error(output: &Output, needle: &str) {
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "expected exit 1\n--- stdout\n{}\n--- stderr\n{}",
+        stdout(output),
+        stderr(output)
+    );
+    let text = stderr(output);
+    assert!(text.contains(needle), "stderr lacks {needle:?}:\n{text}");
+    assert!(!text.contains("panicked"), "panic:\n{text}");
 }
 
 pub fn stdout(output: &Output) -> String {

@@ -7,7 +7,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use crate::common::{Sandbox, run, run_ok, stderr};
+use crate::common::{Sandbox, git, run, run_ok, stderr};
 
 /// A sandbox with a signing key and packages published to its default local index.
 pub struct World {
@@ -18,13 +18,7 @@ pub struct World {
 impl World {
     pub fn new() -> World {
         let sandbox = Sandbox::new();
-        let key = sandbox.dir.path().join("me.key");
-        run_ok(
-            sandbox
-                .ocp()
-                .args(["key", "generate", "--no-password", "--output"])
-                .arg(&key),
-        );
+        let key = sandbox.signing_key("me");
         World { sandbox, key }
     }
 
@@ -112,25 +106,8 @@ impl World {
                 .arg(&checkout),
         );
         edit(&checkout);
-        for args in [
-            &[
-                "-c",
-                "user.name=x",
-                "-c",
-                "user.email=x@x",
-                "commit",
-                "-qam",
-                name,
-            ][..],
-            &["push", "-q"][..],
-        ] {
-            run_ok(
-                std::process::Command::new("git")
-                    .arg("-C")
-                    .arg(&checkout)
-                    .args(args),
-            );
-        }
+        git(&checkout, &["commit", "-qam", name]);
+        git(&checkout, &["push", "-q"]);
     }
 
     pub fn install(&self, env: &Path, args: &[&str]) -> Output {

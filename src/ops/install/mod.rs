@@ -90,9 +90,34 @@ pub struct InstallOpts {
     pub reporter: Box<dyn Reporter>,
     /// Signers trusted for local tarballs (the user's and the project's trusted keys, and the
     /// user's own key).
-    pub trusted_keys: Vec<crate::signing::PublicKey>,
+    pub trusted_keys: Vec<LocalSigner>,
     /// The project's plugin policy, which every package the run would bring in must pass.
     pub policy: crate::policy::Policy,
+}
+
+/// A key that may sign local tarballs, and what makes the user trust it.
+#[derive(Debug, Clone)]
+pub struct LocalSigner {
+    pub key: crate::signing::PublicKey,
+    /// The trusted signer's name, or `None` for the user's own key.
+    pub name: Option<String>,
+    /// The file that trusts it: a trusted keys file, or the user's own public key.
+    pub source: PathBuf,
+}
+
+impl std::fmt::Display for LocalSigner {
+    /// `trusted signer `alice` (key 0123456789ABCDEF, trusted in `...`)`, or
+    /// `your own key 0123456789ABCDEF (`.../ocp.pub`)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (key, source) = (self.key.key_id(), self.source.display());
+        match &self.name {
+            Some(name) => write!(
+                f,
+                "trusted signer `{name}` (key {key}, trusted in `{source}`)"
+            ),
+            None => write!(f, "your own key {key} (`{source}`)"),
+        }
+    }
 }
 
 /// Which locked versions to keep.
@@ -151,17 +176,7 @@ pub fn install(shell: &mut Shell, opts: InstallOpts) -> anyhow::Result<Installed
 
     let request = request::InstallRequest::read(shell, &opts, index)?;
     let resolved = resolution::resolve(&request, index, &opts)?;
-    if !resolved.resolution.packages.is_empty() {
-        shell.status(
-            "Resolved",
-            format!(
-                "{} for Osiris {} and Python {}",
-                packages(resolved.resolution.packages.len()),
-                request.osiris,
-                request.python
-            ),
-        )?;
-    }
+    report_resolution(shell, &request, &resolved.resolution)?;
     // Why a version is older than the newest: a component asked for was dropped.
     for note in &resolved.resolution.notes {
         shell.warn(note)?;
@@ -221,6 +236,32 @@ pub fn install(shell: &mut Shell, opts: InstallOpts) -> anyhow::Result<Installed
             .map(|(path, bytes)| (path.as_path(), bytes.as_slice())),
     )?;
     Ok(installed)
+}
+
+/// Says what the resolution chose, and for local tarballs that nothing else was needed.
+fn report_resolution(
+    shell: &mut Shell,
+    request: &request::InstallRequest,
+    resolution: &Resolution,
+) -> anyhow::Result<()> {
+    let target = format!("Osiris {} and Python {}", request.osiris, request.python);
+    let message = match (resolution.packages.len(), request.locals.as_slice()) {
+        (0, []) => return Ok(()),
+        (count, []) => format!("{} for {target}", packages(count)),
+        (0, locals) => {
+            let names: Vec<String> = locals
+                .iter()
+                .map(|local| format!("{} v{}", local.entry.name, local.entry.version))
+                .collect();
+            format!(
+                "{} for {target}, needing nothing from the index",
+                names.join(", ")
+            )
+        }
+        (count, _) => format!("{} from the index for {target}", packages(count)),
+    };
+    shell.status("Resolved", message)?;
+    Ok(())
 }
 
 /// `1 package`, `2 packages`.

@@ -9,7 +9,7 @@ use std::str::FromStr;
 use anyhow::Context;
 use pep440_rs::Version;
 
-use super::{InstallOpts, Unlock};
+use super::{InstallOpts, LocalSigner, Unlock};
 use crate::error::{HelpExt, helped};
 use crate::index::Index;
 use crate::index::format::IndexEntry;
@@ -39,6 +39,8 @@ pub struct InstallRequest {
 pub struct LocalTarball {
     pub path: PathBuf,
     pub entry: IndexEntry,
+    /// The trusted key whose signature it carries.
+    pub signer: LocalSigner,
 }
 
 impl InstallRequest {
@@ -166,8 +168,19 @@ impl InstallRequest {
                     );
                 }
                 InstallSpec::Tarball(path) => {
-                    let local = local_tarball(&path, &opts.trusted_keys, &osiris)?;
+                    let local = local_tarball(&path, &opts.trusted_keys, &osiris, &python)?;
                     super::policy::check_local(&opts.policy, &local)?;
+                    shell.status(
+                        "Verified",
+                        format!(
+                            "{} v{} from `{}` (sha256 {}): signed by {}",
+                            local.entry.name,
+                            local.entry.version,
+                            local.path.display(),
+                            local.entry.sha256.get(..12).unwrap_or_default(),
+                            local.signer
+                        ),
+                    )?;
                     for dependency in &local.entry.dependencies {
                         requirements.push(
                             Requirement::new(&dependency.name, &dependency.requirement)
@@ -244,12 +257,13 @@ impl<T> SpecContext<T> for Result<T, crate::install_spec::SpecError> {
     }
 }
 
-/// Reads a local tarball, checks its `.minisig` against the trusted keys, and describes it as
-/// an index entry would.
+/// Reads a local tarball, checks its `.minisig` against the trusted keys and its ranges
+/// against the Osiris and Python to install for, and describes it as an index entry would.
 fn local_tarball(
     path: &Path,
-    trusted: &[crate::signing::PublicKey],
+    trusted: &[LocalSigner],
     osiris: &Version,
+    python: &Version,
 ) -> anyhow::Result<LocalTarball> {
     let open = || {
         std::fs::File::open(path).with_context(|| format!("failed to open `{}`", path.display()))
@@ -274,9 +288,9 @@ fn local_tarball(
     })?;
     let signature = SignatureFile::parse(&text)
         .with_context(|| format!("failed to read `{}`", signature_path.display()))?;
-    let key = trusted
+    let signer = trusted
         .iter()
-        .find(|key| key.key_id() == signature.key_id)
+        .find(|signer| signer.key.key_id() == signature.key_id)
         .ok_or_else(|| {
             helped(
                 format!(
@@ -287,12 +301,14 @@ fn local_tarball(
                 "trust the signer with `ocp key trust <name> <public key>` if you know them",
             )
         })?;
-    signature.verify(key, open()?, false).map_err(|error| {
-        helped(
-            format!("refusing to install `{}`: {error}", path.display()),
-            "nothing was installed",
-        )
-    })?;
+    signature
+        .verify(&signer.key, open()?, false)
+        .map_err(|error| {
+            helped(
+                format!("refusing to install `{}`: {error}", path.display()),
+                "nothing was installed",
+            )
+        })?;
     match PackageClaim::parse(&signature.trusted_comment) {
         Ok(Some(claim)) => claim.check(Some(&manifest), &sha256).map_err(|error| {
             helped(
@@ -307,16 +323,32 @@ fn local_tarball(
             ));
         }
     }
-    let range = pep440_rs::VersionSpecifiers::from_str(&manifest.osiris)
-        .unwrap_or_else(|_| pep440_rs::VersionSpecifiers::empty());
-    if !range.contains(osiris) {
-        return Err(helped(
-            format!(
-                "{} {} needs osiris {}, but this environment has osiris {osiris}",
-                manifest.name, manifest.version, manifest.osiris
-            ),
+    // Intake parsed both ranges when it read the manifest.
+    for (what, range, version, help) in [
+        (
+            "osiris",
+            &manifest.osiris,
+            osiris,
             "install a version built for this Osiris, or pass `--osiris-version`",
-        ));
+        ),
+        (
+            "Python",
+            &manifest.python,
+            python,
+            "install it into an environment with a Python it allows, or pass `--python-version`",
+        ),
+    ] {
+        let allowed = pep440_rs::VersionSpecifiers::from_str(range)
+            .unwrap_or_else(|_| pep440_rs::VersionSpecifiers::empty());
+        if !allowed.contains(version) {
+            return Err(helped(
+                format!(
+                    "{} {} needs {what} {range}, but this environment has {what} {version}",
+                    manifest.name, manifest.version
+                ),
+                help,
+            ));
+        }
     }
     let entry = IndexEntry::from_manifest(
         &manifest,
@@ -328,5 +360,6 @@ fn local_tarball(
     Ok(LocalTarball {
         path: path.to_path_buf(),
         entry,
+        signer: signer.clone(),
     })
 }
