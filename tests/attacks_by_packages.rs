@@ -657,7 +657,7 @@ fn locked_version_with_other_bytes_is_refused_without_locked() {
     registry.assert_install_refused(
         &["--no-python-deps"],
         &[
-            "the index changed a version that `ocp.lock` locks, and a published version never changes",
+            "/work/ocp.lock` locks, and a published version never changes",
             "base-osiris 0.1.0: sha256 ",
             "accept it with `ocp update base-osiris`",
         ],

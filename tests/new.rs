@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
-use common::{Sandbox, run, run_ok, stderr};
+use common::{Sandbox, assert_same_tree, run, run_ok, stderr, tree_state};
 
 /// Every file under `root`, relative path -> contents.
 fn tree(root: &Path) -> BTreeMap<String, String> {
@@ -160,6 +160,7 @@ fn a_role_without_a_default_template_asks_for_one() {
 #[test]
 fn bad_names_are_refused_with_the_rule() {
     let sandbox = Sandbox::new();
+    let before = tree_state(&sandbox.work());
     for (name, rule) in [
         ("Shopify", "lowercase"),
         ("shopify", "has no role; a component name is `family.role`"),
@@ -173,10 +174,10 @@ fn bad_names_are_refused_with_the_rule() {
         assert!(text.contains(rule), "{name}: {text}");
         assert!(text.contains("help: "), "{text}");
     }
-    assert_eq!(
-        fs::read_dir(sandbox.work()).expect("read").count(),
-        0,
-        "nothing may be created"
+    assert_same_tree(
+        "the work folder after refused names",
+        &before,
+        &tree_state(&sandbox.work()),
     );
 }
 
@@ -186,6 +187,7 @@ fn an_existing_directory_is_never_overwritten() {
     let existing = sandbox.work().join("shopify-osiris");
     fs::create_dir_all(&existing).expect("mkdir");
     fs::write(existing.join("keep.txt"), "mine").expect("write");
+    let before = tree_state(&sandbox.work());
     let output = run(sandbox.ocp().args(["new", "shopify.extractor"]));
     assert_eq!(output.status.code(), Some(1));
     assert!(
@@ -197,15 +199,11 @@ fn an_existing_directory_is_never_overwritten() {
         tree(&existing).into_iter().collect::<Vec<_>>(),
         vec![("keep.txt".to_owned(), "mine".to_owned())]
     );
-    let leftovers: Vec<_> = fs::read_dir(sandbox.work())
-        .expect("read")
-        .filter_map(Result::ok)
-        .map(|e| e.file_name())
-        .collect();
-    assert_eq!(
-        leftovers.len(),
-        1,
-        "no staging directory may remain: {leftovers:?}"
+    // No staging directory may remain beside it.
+    assert_same_tree(
+        "the work folder after a refused `ocp new`",
+        &before,
+        &tree_state(&sandbox.work()),
     );
 }
 
@@ -235,6 +233,7 @@ fn init_fills_an_empty_directory_and_refuses_a_full_one() {
 #[test]
 fn bad_options_are_refused_before_anything_is_written() {
     let sandbox = Sandbox::new();
+    let before = tree_state(&sandbox.work());
     for (args, expected) in [
         (vec!["--license", "WTFPL"], "no license text for `WTFPL`"),
         (
@@ -252,5 +251,9 @@ fn bad_options_are_refused_before_anything_is_written() {
             stderr(&output)
         );
     }
-    assert_eq!(fs::read_dir(sandbox.work()).expect("read").count(), 0);
+    assert_same_tree(
+        "the work folder after refused options",
+        &before,
+        &tree_state(&sandbox.work()),
+    );
 }
