@@ -206,7 +206,7 @@ fn refused_additions_say_why_and_change_nothing() {
     let cases: &[(&[&str], &str, &str)] = &[
         (
             &["mysql.extractor"],
-            "error: Osiris 0.5.1 to 0.5.7 ship their own `mysql.extractor`, so no package can provide a component of that name",
+            "error: Osiris 0.5.1 to 0.5.7 ship their own `mysql.extractor`, and the Osiris range `>=0.5.0,<1.0.0` includes them",
             "help: choose another name, such as `acme-mysql.extractor`",
         ),
         (

@@ -36,8 +36,8 @@ fn ocp_new_refuses_a_name_osiris_ships_and_writes_nothing() {
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(
         stderr(&output),
-        "error: Osiris 0.5.1 to 0.5.7 ship their own `mysql.extractor`, so no package can provide a component of that name\n\
-         help: choose another name, such as `my-mysql.extractor`\n"
+        "error: Osiris 0.5.1 to 0.5.7 ship their own `mysql.extractor`, and the Osiris range `>=0.5.0,<1.0.0` includes them\n\
+         help: choose another name, such as `my-mysql.extractor`; a package may keep the name `mysql.extractor` only if its Osiris range excludes every release that ships it (`ocp migrate mysql.extractor` moves the built-in into such a package)\n"
     );
     let output = run(sandbox
         .ocp()

@@ -84,14 +84,17 @@ pub fn add(shell: &mut Shell, opts: &AddOpts) -> anyhow::Result<Added> {
         )
     })?;
     let normalized = distribution.normalized();
-    builtin::ensure_not_builtin(component, normalized.strip_suffix("-osiris")).map_err(
-        |refused| {
-            helped(
-                refused.to_string(),
-                format!("choose another name, such as `{}`", refused.suggestion),
-            )
-        },
-    )?;
+    builtin::ensure_allowed(
+        component,
+        normalized.strip_suffix("-osiris"),
+        crate::check::osiris_range(pyproject).as_ref(),
+    )
+    .map_err(|refused| {
+        helped(
+            refused.to_string(),
+            builtin::refused_help(&refused, component),
+        )
+    })?;
     if provides(&package, pyproject, component) {
         return Err(helped(
             format!("{distribution} already provides `{component}`"),
