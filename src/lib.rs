@@ -61,6 +61,10 @@
 //!   - [`testenv`]: the environments `ocp test` runs a package's tests in (made with uv,
 //!     cached by their inputs under `OCP_HOME/test-envs/v1`), which Osiris releases exist,
 //!     and running pytest with a time limit.
+//!   - [`migrate`]: Osiris's built-in components read from an installation or source tree
+//!     (spec, driver or connector, the sibling modules it imports) and rewritten for a
+//!     package of their own, with the honest Osiris range (no release that ships the
+//!     built-in), and what `ocp migrate --verify` concludes from running both side by side.
 //! - [`progress`]: the `Reporter` trait through which domain code reports long work; the
 //!   CLI shows it with indicatif (`cli::progress`), everyone else passes `NoReporter`.
 //! - [`model`]: newtypes for the nouns (`ComponentName`, `PackageName`, `PackageVersion`,
@@ -92,6 +96,7 @@ pub mod index;
 pub mod install_spec;
 pub mod intake;
 pub mod lockfile;
+pub mod migrate;
 pub mod model;
 pub mod ops;
 pub mod package;

@@ -50,6 +50,8 @@ pub const LIST_REPORT: &str = include_str!("../schemas/list-report.schema.json")
 pub const SITE_REPORT: &str = include_str!("../schemas/site-report.schema.json");
 /// The schema of `ocp test --format json`.
 pub const TEST_REPORT: &str = include_str!("../schemas/test-report.schema.json");
+/// The schema of `ocp migrate --format json`.
+pub const MIGRATE_REPORT: &str = include_str!("../schemas/migrate-report.schema.json");
 
 /// A schema that `ocp schema NAME` prints: its name, what it describes, and its text.
 #[derive(Debug, Clone, Copy)]
@@ -110,6 +112,11 @@ pub const PUBLISHED: &[Published] = &[
         name: "lockfile",
         describes: "`ocp.lock`, read as JSON",
         text: LOCKFILE,
+    },
+    Published {
+        name: "migrate-report",
+        describes: "`ocp migrate --format json`",
+        text: MIGRATE_REPORT,
     },
     Published {
         name: "ocp-manifest",
