@@ -177,7 +177,11 @@ pub fn plan(
         osiris,
         year: time::OffsetDateTime::now_utc().year(),
     };
-    let rendered = component::render_with(&new, &placement, extra)?;
+    let mut variables = extra.clone();
+    variables
+        .entry("wheel_version")
+        .or_insert_with(|| version.to_string());
+    let rendered = component::render_with(&new, &placement, &variables)?;
 
     let mut changes = Changes::new(&package.root);
     for (path, text) in &rendered.files {

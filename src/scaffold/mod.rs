@@ -392,6 +392,11 @@ pub(super) fn variables(new: &NewPackage) -> BTreeMap<&'static str, String> {
     map.insert("class_name", class_name);
     map.insert("package_name", new.package.to_string());
     map.insert("import_name", new.package.import_name().to_string());
+    // The wheel's file name: the package's, also in the README section of a component
+    // `ocp add` places in a subpackage (whose `import_name` is the subpackage).
+    map.insert("wheel_name", new.package.import_name().to_string());
+    // A new package starts at 0.1.0; `ocp add` and `ocp migrate` pass the package's version.
+    map.insert("wheel_version", "0.1.0".to_owned());
     map.insert(
         "author",
         author_name

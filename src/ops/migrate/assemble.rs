@@ -59,7 +59,9 @@ pub fn stage(
         osiris: family.range.clone(),
         year: time::OffsetDateTime::now_utc().year(),
     };
-    let mut files = scaffold::render_with(&new, &migrate::template_variables(first, source))?;
+    let mut variables = migrate::template_variables(first, source);
+    variables.insert("wheel_version", family.version.to_owned());
+    let mut files = scaffold::render_with(&new, &variables)?;
     drop_unused(
         &mut files,
         &format!("src/{import}"),
@@ -81,13 +83,6 @@ pub fn stage(
         "pyproject.toml".to_owned(),
         with_requirements(&pyproject, &plan.requirements)?,
     );
-    if let Some(readme) = files.get_mut("README.md") {
-        // The template's README names the version a new package starts at.
-        *readme = readme.replace(
-            "-0.1.0-py3-none-any.whl",
-            &format!("-{}-py3-none-any.whl", family.version),
-        );
-    }
     let init = format!("src/{import}/__init__.py");
     if let Some(text) = files.get(&init).cloned() {
         files.insert(init, at_version(&text, family.version)?);
