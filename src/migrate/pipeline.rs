@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 use serde_json::{Map, Value};
 
 use super::component::Builtin;
+use crate::model::env_name;
 
 /// Config keys Osiris's compiler treats as secrets in every component.
 const SECRET_NAMES: &[&str] = &[
@@ -29,6 +30,9 @@ const SECRET_NAMES: &[&str] = &[
 
 /// Families Osiris 0.5.7 runs without a connection.
 const NO_CONNECTION: &[&str] = &["duckdb", "filesystem"];
+
+/// The alias of the README's connection, which its pipeline names (`@mysql.main`).
+const CONNECTION_ALIAS: &str = "main";
 
 /// The README's pipeline and the text about its connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,7 +109,16 @@ pub fn readme_use(builtin: &Builtin) -> ReadmeUse {
                 Value::Array(vec![Value::String(needs.into())]),
             );
         }
-        step.insert("config".into(), Value::Object(config.clone()));
+        let mut config = config.clone();
+        if !NO_CONNECTION.contains(&family) {
+            // The connection named, so that Osiris's OML validator leaves the fields it
+            // provides to it (`osiris oml validate` refuses the pipeline otherwise).
+            config.insert(
+                "connection".into(),
+                Value::String(format!("@{family}.{CONNECTION_ALIAS}")),
+            );
+        }
+        step.insert("config".into(), Value::Object(config));
         Value::Object(step)
     };
     let csv_source = serde_json::json!({
@@ -151,7 +164,7 @@ pub fn readme_use(builtin: &Builtin) -> ReadmeUse {
         entry.extend(connection);
         let document = serde_json::json!({
             "version": 1,
-            "connections": { family: { "main": Value::Object(entry) } },
+            "connections": { family: { CONNECTION_ALIAS: Value::Object(entry) } },
         });
         format!(
             "Osiris 0.5.7 resolves a connection for every `{family}` step and passes it to the driver. Declare it in `osiris_connections.yaml` (beside `osiris.yaml`); secrets are read from the environment, never written in a file:\n\n```yaml\n{}```\n",
@@ -162,19 +175,6 @@ pub fn readme_use(builtin: &Builtin) -> ReadmeUse {
         pipeline,
         connections,
     }
-}
-
-/// `MYSQL` for `mysql`, `API_KEY` for `api-key`.
-fn env_name(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_uppercase()
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }
 
 /// Block-style YAML for a JSON value, at `indent` spaces.
@@ -222,6 +222,7 @@ fn ordered(map: &Map<String, Value>) -> Vec<(&String, &Value)> {
         "needs",
         "config",
         "default",
+        "connection",
     ];
     let mut entries: Vec<(&String, &Value)> = map.iter().collect();
     entries.sort_by_key(|(key, _)| {
