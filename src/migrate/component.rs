@@ -163,12 +163,18 @@ impl Builtin {
 
     /// The spec's `modes`.
     pub fn modes(&self) -> Vec<String> {
+        self.strings("/modes")
+    }
+
+    /// The strings of the spec's list at `pointer` (`/x-runtime/requirements/packages`);
+    /// empty when there is no such list.
+    pub fn strings(&self, pointer: &str) -> Vec<String> {
         self.spec
             .value
-            .get("modes")
+            .pointer(pointer)
             .and_then(Value::as_array)
-            .map(|modes| {
-                modes
+            .map(|items| {
+                items
                     .iter()
                     .filter_map(Value::as_str)
                     .map(str::to_owned)

@@ -9,8 +9,6 @@
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
-use serde_json::Value;
-
 use super::component::Builtin;
 use super::modules::Carried;
 use super::source::OsirisSource;
@@ -22,19 +20,7 @@ const NEVER: &[&str] = &["osiris-pipeline", "osiris", "python"];
 
 /// The requirements, sorted by name.
 pub fn requirements(builtin: &Builtin, carried: &Carried, source: &OsirisSource) -> Vec<String> {
-    let spec = &builtin.spec.value;
-    let strings = |pointer: &str| -> Vec<String> {
-        spec.pointer(pointer)
-            .and_then(Value::as_array)
-            .map(|items| {
-                items
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
+    let strings = |pointer: &str| builtin.strings(pointer);
     // name -> the requirement the spec's `packages` states (may be the bare name)
     let mut wanted: BTreeMap<String, Option<String>> = BTreeMap::new();
     for item in strings("/x-runtime/requirements/packages") {

@@ -411,18 +411,7 @@ pub(super) fn variables(new: &NewPackage) -> BTreeMap<&'static str, String> {
     map.insert("primary_mode", new.template.primary_mode().to_owned());
     map.insert("readme_config", new.template.readme_config().to_owned());
     map.insert("year", new.year.to_string());
-    let family_env: String = new
-        .component
-        .family()
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_uppercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let family_env = crate::model::env_name(new.component.family());
     map.insert("api_key_ref", format!("${{{family_env}_API_KEY}}"));
     map.insert("password_ref", format!("${{{family_env}_PASSWORD}}"));
     map.insert("family_env", family_env);
