@@ -467,6 +467,78 @@ fn bad_input_is_refused_and_nothing_is_written() {
 }
 
 #[test]
+fn a_source_tree_migrates_like_the_installation_made_from_it() {
+    let sandbox = Sandbox::new();
+    let site = copied_installation(&sandbox);
+    // A checkout of Osiris: the same package and components, and the pyproject.toml the
+    // installed metadata was made from.
+    let tree = sandbox.dir.path().join("osiris-checkout");
+    for name in ["osiris", "components"] {
+        copy_tree(&site.join(name), &tree.join(name));
+    }
+    let metadata = fs::read_to_string(site.join("osiris_pipeline-0.5.7.dist-info/METADATA"))
+        .expect("METADATA");
+    let headers: Vec<&str> = metadata.lines().take_while(|l| !l.is_empty()).collect();
+    let version = headers
+        .iter()
+        .find_map(|line| line.strip_prefix("Version: "))
+        .expect("Version");
+    let dependencies: String = headers
+        .iter()
+        .filter_map(|line| line.strip_prefix("Requires-Dist: "))
+        .map(|requirement| format!("    {},\n", serde_json::Value::from(requirement)))
+        .collect();
+    fs::write(
+        tree.join("pyproject.toml"),
+        format!(
+            "[project]\nname = \"osiris-pipeline\"\nversion = \"{version}\"\ndependencies = [\n{dependencies}]\n"
+        ),
+    )
+    .expect("write pyproject.toml");
+
+    for (from, out) in [(&site, "from-site"), (&tree, "from-tree")] {
+        let output = migrate(
+            &sandbox,
+            &[
+                "--all",
+                "--from",
+                &from.to_string_lossy(),
+                "--out",
+                out,
+                "--osiris",
+                RANGE,
+            ],
+        );
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    }
+    let output = migrate(
+        &sandbox,
+        &[
+            "duckdb.processor",
+            "--from",
+            &tree.to_string_lossy(),
+            "--out",
+            "again",
+            "--osiris",
+            RANGE,
+        ],
+    );
+    assert!(
+        stderr(&output).contains(&format!(
+            "Migrating duckdb.processor from Osiris 0.5.7 (the source tree `{}`)",
+            tree.display()
+        )),
+        "{}",
+        stderr(&output)
+    );
+    assert_same_tree(
+        "the packages migrated from the source tree",
+        &tree_state(&sandbox.work().join("from-site")),
+        &tree_state(&sandbox.work().join("from-tree")),
+    );
+}
+
+#[test]
 fn the_osiris_range_must_exclude_every_release_that_ships_the_builtin() {
     let sandbox = Sandbox::new();
     let from = python::shared_env().root.to_string_lossy().into_owned();
