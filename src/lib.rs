@@ -71,7 +71,11 @@
 //!     judges a version on its signed fields; the resolver takes it as an
 //!     [`resolve::Admission`];
 //!   - [`audit`]: what `ocp audit` finds, and its file checks (RECORD hashes, unclaimed
-//!     files, added `.pth` files).
+//!     files, added `.pth` files);
+//!   - [`migrate`]: Osiris's built-in components read from an installation or source tree
+//!     (spec, driver or connector, the sibling modules it imports) and rewritten for a
+//!     package of their own, with the honest Osiris range (no release that ships the
+//!     built-in), and what `ocp migrate --verify` concludes from running both side by side.
 //! - [`progress`]: the `Reporter` trait through which domain code reports long work; the
 //!   CLI shows it with indicatif (`cli::progress`), everyone else passes `NoReporter`.
 //! - [`model`]: newtypes for the nouns (`ComponentName`, `PackageName`, `PackageVersion`,
@@ -104,6 +108,7 @@ pub mod index;
 pub mod install_spec;
 pub mod intake;
 pub mod lockfile;
+pub mod migrate;
 pub mod model;
 pub mod ops;
 pub mod package;

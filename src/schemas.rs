@@ -54,6 +54,8 @@ pub const TEST_REPORT: &str = include_str!("../schemas/test-report.schema.json")
 pub const AUDIT_REPORT: &str = include_str!("../schemas/audit-report.schema.json");
 /// The schema of `ocp config show --format json`.
 pub const CONFIG_REPORT: &str = include_str!("../schemas/config-report.schema.json");
+/// The schema of `ocp migrate --format json`.
+pub const MIGRATE_REPORT: &str = include_str!("../schemas/migrate-report.schema.json");
 
 /// A schema that `ocp schema NAME` prints: its name, what it describes, and its text.
 #[derive(Debug, Clone, Copy)]
@@ -124,6 +126,11 @@ pub const PUBLISHED: &[Published] = &[
         name: "lockfile",
         describes: "`ocp.lock`, read as JSON",
         text: LOCKFILE,
+    },
+    Published {
+        name: "migrate-report",
+        describes: "`ocp migrate --format json`",
+        text: MIGRATE_REPORT,
     },
     Published {
         name: "ocp-manifest",

@@ -198,6 +198,29 @@ fn a_component_of_another_family_gets_its_own_subpackage() {
 }
 
 #[test]
+fn an_added_components_readme_names_the_packages_wheel_at_its_version() {
+    let sandbox = Sandbox::new();
+    let root = new_package(&sandbox, "acme.extractor");
+    run_ok(sandbox.ocp_in(&root).args(["version", "1.2.0"]));
+    let output = add(&sandbox, &root, &["acme.writer"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let readme = fs::read_to_string(root.join("README.md")).expect("README");
+    let section = readme
+        .split("## `acme.writer`")
+        .nth(1)
+        .expect("a section for the added component");
+    assert!(
+        section.contains("`pip install dist/acme_osiris-1.2.0-py3-none-any.whl`"),
+        "{section}"
+    );
+    assert!(
+        section.contains("(`dist/acme_osiris-<version>-py3-none-any.whl`)"),
+        "{section}"
+    );
+    assert!(!readme.contains("acme_osiris.writer-"), "{readme}");
+}
+
+#[test]
 fn refused_additions_say_why_and_change_nothing() {
     let sandbox = Sandbox::new();
     let root = new_package(&sandbox, "acme.extractor");
@@ -206,7 +229,7 @@ fn refused_additions_say_why_and_change_nothing() {
     let cases: &[(&[&str], &str, &str)] = &[
         (
             &["mysql.extractor"],
-            "error: Osiris 0.5.1 to 0.5.7 ship their own `mysql.extractor`, so no package can provide a component of that name",
+            "error: Osiris 0.5.1 to 0.5.7 ship their own `mysql.extractor`, and the Osiris range `>=0.5.0,<1.0.0` includes them",
             "help: choose another name, such as `acme-mysql.extractor`",
         ),
         (

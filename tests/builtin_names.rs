@@ -5,11 +5,10 @@
 
 mod common;
 
-use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{Sandbox, assert_same_tree, run, run_ok, stderr, tree_state};
+use common::{Sandbox, assert_same_tree, replace_in_file, run, run_ok, stderr, tree_state};
 
 fn generate(sandbox: &Sandbox, component: &str, dir: &str) -> PathBuf {
     let root = sandbox.work().join(dir);
@@ -22,12 +21,6 @@ fn generate(sandbox: &Sandbox, component: &str, dir: &str) -> PathBuf {
     root
 }
 
-fn replace(path: &Path, from: &str, to: &str) {
-    let text = fs::read_to_string(path).expect("read");
-    assert!(text.contains(from), "{} lacks {from:?}", path.display());
-    fs::write(path, text.replacen(from, to, 1)).expect("write");
-}
-
 #[test]
 fn ocp_new_refuses_a_name_osiris_ships_and_writes_nothing() {
     let sandbox = Sandbox::new();
@@ -36,8 +29,8 @@ fn ocp_new_refuses_a_name_osiris_ships_and_writes_nothing() {
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(
         stderr(&output),
-        "error: Osiris 0.5.1 to 0.5.7 ship their own `mysql.extractor`, so no package can provide a component of that name\n\
-         help: choose another name, such as `my-mysql.extractor`\n"
+        "error: Osiris 0.5.1 to 0.5.7 ship their own `mysql.extractor`, and the Osiris range `>=0.5.0,<1.0.0` includes them\n\
+         help: choose another name, such as `my-mysql.extractor`; a package may keep the name `mysql.extractor` only if its Osiris range excludes every release that ships it (`ocp migrate mysql.extractor` moves the built-in into such a package)\n"
     );
     let output = run(sandbox
         .ocp()
@@ -68,12 +61,12 @@ fn publish_refuses_a_name_osiris_ships_and_the_index_does_not_change() {
             .arg(&key),
     );
     let root = generate(&sandbox, "acme.extractor", "acme-osiris");
-    replace(
+    replace_in_file(
         &root.join("src/acme_osiris/spec.yaml"),
         "name: acme.extractor",
         "name: mysql.extractor",
     );
-    replace(
+    replace_in_file(
         &root.join("pyproject.toml"),
         "\"acme.extractor\" =",
         "\"mysql.extractor\" =",
@@ -124,7 +117,7 @@ fn index_verify_reports_a_version_that_provides_a_name_osiris_ships() {
     assert_eq!(code, Some(0), "{report:#}");
 
     // Someone with write access adds a built-in name to the entry by hand.
-    replace(
+    replace_in_file(
         &checkout.join("packages/sh/op/shopify-osiris"),
         "\"components\":[\"shopify.extractor\"]",
         "\"components\":[\"shopify.extractor\",\"duckdb.processor\"]",

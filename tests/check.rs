@@ -397,6 +397,44 @@ const CASES: &[Case] = &[
         expect: &[("S023", Some("src/shopify_osiris/spec.yaml:3"))],
     },
     Case {
+        // A built-in moved out of Osiris keeps its name: its range excludes every release
+        // that ships it, so it can never be installed beside Osiris's own copy.
+        name: "component_name_osiris_ships_with_a_range_without_it",
+        edits: &[
+            Edit::Replace(SPEC, "name: shopify.extractor\n", "name: mysql.extractor\n"),
+            Edit::Replace(SPEC, "- osiris>=0.5.0\n", "- osiris>=0.9.0\n"),
+            Edit::Replace(
+                "pyproject.toml",
+                "\"shopify.extractor\" = ",
+                "\"mysql.extractor\" = ",
+            ),
+            Edit::Replace(
+                "pyproject.toml",
+                "\"osiris-pipeline>=0.5.0,<1.0.0\"",
+                "\"osiris-pipeline>=0.9.0,<1.0.0\"",
+            ),
+        ],
+        expect: &[],
+    },
+    Case {
+        name: "component_name_osiris_ships_with_a_range_that_keeps_some",
+        edits: &[
+            Edit::Replace(SPEC, "name: shopify.extractor\n", "name: mysql.extractor\n"),
+            Edit::Replace(SPEC, "- osiris>=0.5.0\n", "- osiris>=0.5.5\n"),
+            Edit::Replace(
+                "pyproject.toml",
+                "\"shopify.extractor\" = ",
+                "\"mysql.extractor\" = ",
+            ),
+            Edit::Replace(
+                "pyproject.toml",
+                "\"osiris-pipeline>=0.5.0,<1.0.0\"",
+                "\"osiris-pipeline>=0.5.5,<1.0.0\"",
+            ),
+        ],
+        expect: &[("S023", Some("src/shopify_osiris/spec.yaml:3"))],
+    },
+    Case {
         name: "example_config_with_an_unknown_field",
         edits: &[Edit::Replace(
             SPEC,

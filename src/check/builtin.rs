@@ -2,11 +2,17 @@
 //! `src/check/builtin/osiris-<version>.txt`. Each list was read from that release's wheel on
 //! PyPI (the folders of `components/` that hold a `spec.yaml`; the file header names the
 //! wheel and its sha256), and a test compares the 0.5.7 list with the real installed
-//! release. A package may not provide one of these names: Osiris's own copy would always be
-//! the one found, and ocp's install refuses to overwrite it.
+//! release. A package may provide one of these names only when its Osiris range excludes
+//! every release that ships it (a built-in moved out of Osiris, as `ocp migrate` makes):
+//! where Osiris has its own copy, that copy would always be the one found, and ocp's install
+//! refuses to overwrite it.
 //!
 //! This module only answers questions about the table; `ocp check`, `ocp publish` and
 //! `ocp index verify` decide what to do with the answer.
+
+use std::str::FromStr;
+
+use pep440_rs::{Version, VersionSpecifiers};
 
 use crate::model::ComponentName;
 
@@ -65,31 +71,81 @@ pub fn shipped_message(component: &str) -> Option<String> {
     }
 }
 
-/// A component name that Osiris itself ships, refused where a package is made.
+/// A component name that Osiris itself ships, refused where a package is made unless the
+/// package's Osiris range excludes every release that ships it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{shipped}, so no package can provide a component of that name")]
+#[error("{shipped}, and {reason}")]
 pub struct BuiltinName {
     shipped: String,
+    /// Why the package's range does not keep it apart from those releases.
+    reason: String,
     /// A name in the same family that Osiris does not use (`acme-mysql.extractor`).
     pub suggestion: String,
 }
 
-/// Refuses `component` when Osiris ships it. `prefix` (the distribution's name without
-/// `-osiris`) makes the suggested name the author's own.
-pub fn ensure_not_builtin(
+/// The releases that ship `component` and that `range` admits, oldest first.
+pub fn shipped_within(component: &str, range: &VersionSpecifiers) -> Vec<&'static str> {
+    shipped_by(component)
+        .into_iter()
+        .filter(|release| Version::from_str(release).is_ok_and(|version| range.contains(&version)))
+        .collect()
+}
+
+/// Refuses `component` when Osiris ships it, unless `range` (the package's Osiris range)
+/// excludes every release that ships it: a package that keeps a built-in's name can only be
+/// installed where Osiris no longer has its own copy. `prefix` (the distribution's name
+/// without `-osiris`) makes the suggested name the author's own.
+pub fn ensure_allowed(
     component: &ComponentName,
     prefix: Option<&str>,
+    range: Option<&VersionSpecifiers>,
 ) -> Result<(), BuiltinName> {
     let Some(shipped) = shipped_message(component.as_str()) else {
         return Ok(());
+    };
+    let reason = match range.filter(|range| !range.is_empty()) {
+        Some(range) => {
+            let within = shipped_within(component.as_str(), range);
+            if within.is_empty() {
+                return Ok(());
+            }
+            let which = if within.len() == shipped_by(component.as_str()).len() {
+                "them".to_owned()
+            } else {
+                releases_words(&within)
+            };
+            format!(
+                "the Osiris range `{}` includes {which}",
+                crate::model::format_specifiers(range)
+            )
+        }
+        None => "no Osiris range keeps the package apart from them".to_owned(),
     };
     let prefix = prefix
         .filter(|prefix| !prefix.is_empty() && *prefix != component.family())
         .unwrap_or("my");
     Err(BuiltinName {
         shipped,
+        reason,
         suggestion: format!("{prefix}-{}.{}", component.family(), component.role()),
     })
+}
+
+/// The releases that ship `component` and that an Osiris range written as text (an index
+/// entry's `osiris`) admits; every release that ships it when the text is no usable range.
+pub fn shipped_within_text(component: &str, range: &str) -> Vec<&'static str> {
+    match VersionSpecifiers::from_str(range) {
+        Ok(range) if !range.is_empty() => shipped_within(component, &range),
+        _ => shipped_by(component),
+    }
+}
+
+/// The help for a refused built-in name: another name, or a range without the built-in.
+pub fn refused_help(refused: &BuiltinName, component: &ComponentName) -> String {
+    format!(
+        "choose another name, such as `{}`; a package may keep the name `{component}` only if its Osiris range excludes every release that ships it (`ocp migrate {component}` moves the built-in into such a package)",
+        refused.suggestion
+    )
 }
 
 /// The releases in words, runs of consecutive known releases joined:
@@ -154,5 +210,28 @@ mod tests {
             "Osiris 0.5.2, 0.5.4 and 0.5.5"
         );
         assert_eq!(releases_words(&["0.5.7"]), "Osiris 0.5.7");
+    }
+
+    #[test]
+    fn a_builtin_name_is_allowed_only_by_a_range_without_its_releases() {
+        let name: ComponentName = "mysql.extractor".parse().expect("name");
+        let range = |text: &str| VersionSpecifiers::from_str(text).expect("range");
+        assert!(ensure_allowed(&name, None, Some(&range(">=0.9.0,<1.0.0"))).is_ok());
+        assert!(ensure_allowed(&name, None, Some(&range("<0.5.1"))).is_ok());
+        let refused = ensure_allowed(&name, Some("acme"), Some(&range(">=0.5.5")))
+            .expect_err("0.5.5 to 0.5.7 ship it");
+        assert_eq!(
+            refused.to_string(),
+            "Osiris 0.5.1 to 0.5.7 ship their own `mysql.extractor`, and the Osiris range `>=0.5.5` includes Osiris 0.5.5 to 0.5.7"
+        );
+        assert_eq!(refused.suggestion, "acme-mysql.extractor");
+        assert!(ensure_allowed(&name, None, None).is_err());
+        let other: ComponentName = "shopify.extractor".parse().expect("name");
+        assert!(ensure_allowed(&other, None, None).is_ok());
+        assert_eq!(
+            shipped_within_text("posthog.extractor", "<0.5.6"),
+            Vec::<&str>::new()
+        );
+        assert_eq!(shipped_within_text("posthog.extractor", "bananas").len(), 2);
     }
 }

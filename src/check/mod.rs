@@ -17,6 +17,8 @@ mod runtime;
 mod secrets;
 mod spec_rules;
 
+pub use runtime::distribution_for_import;
+
 use std::collections::BTreeMap;
 
 use crate::diagnostics::{Diagnostic, Severity, join_words};

@@ -191,6 +191,24 @@ fn is_provided(top: &str, declared: &BTreeSet<String>) -> bool {
     })
 }
 
+/// The distribution a package depends on for the top-level import `top` (`yaml` needs
+/// `pyyaml`); `None` for the standard library, Osiris, private modules and namespace
+/// packages such as `google`, whose distribution the top-level name does not tell.
+pub fn distribution_for_import(top: &str) -> Option<String> {
+    if top.starts_with('_')
+        || top == OSIRIS_PACKAGE
+        || STDLIB
+            .lines()
+            .any(|line| !line.starts_with('#') && line.trim() == top)
+    {
+        return None;
+    }
+    match DISTRIBUTIONS.iter().find(|(known, _)| *known == top) {
+        Some((_, distributions)) => distributions.last().map(|d| (*d).to_owned()),
+        None => Some(normalize_name(top)),
+    }
+}
+
 fn undeclared(path: &str, import: &Import, top: &str) -> Diagnostic {
     // A namespace package (`google.cloud.bigquery`) is provided by a distribution named
     // after the whole path.
@@ -232,6 +250,22 @@ mod tests {
         }
         for missing in ["boto3", "requests", "PIL"] {
             assert!(!is_provided(missing, &declared), "{missing}");
+        }
+    }
+
+    #[test]
+    fn imports_name_the_distribution_to_depend_on() {
+        assert_eq!(distribution_for_import("yaml").as_deref(), Some("pyyaml"));
+        assert_eq!(
+            distribution_for_import("psycopg2").as_deref(),
+            Some("psycopg2-binary")
+        );
+        assert_eq!(
+            distribution_for_import("jsonpath_ng").as_deref(),
+            Some("jsonpath-ng")
+        );
+        for provided in ["json", "osiris", "_csv", "google"] {
+            assert_eq!(distribution_for_import(provided), None, "{provided}");
         }
     }
 

@@ -20,7 +20,8 @@ pub fn check(package: &Package, out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// A component name that Osiris itself ships can never be installed beside Osiris.
+/// A component name that Osiris itself ships can never be installed beside that Osiris: the
+/// package's range must exclude every release that ships it.
 fn builtin_name(package: &Package, spec: &SpecFile, out: &mut Vec<Diagnostic>) {
     let Some(name) = spec
         .yaml
@@ -38,13 +39,14 @@ fn builtin_name(package: &Package, spec: &SpecFile, out: &mut Vec<Diagnostic>) {
         .and_then(|distribution| distribution.value.parse::<PackageName>().ok())
         .map(|distribution| distribution.normalized())
         .and_then(|normalized| normalized.strip_suffix("-osiris").map(str::to_owned));
-    if let Err(refused) = builtin::ensure_not_builtin(&name, prefix.as_deref()) {
+    let range = package.pyproject.as_ref().and_then(super::osiris_range);
+    if let Err(refused) = builtin::ensure_allowed(&name, prefix.as_deref(), range.as_ref()) {
         out.push(
             Diagnostic::error(codes::BUILTIN_NAME, refused.to_string())
                 .at_opt(&spec.path, spec.yaml.value_span("/name"))
                 .label("a name Osiris already uses")
                 .help(format!(
-                    "choose another name, such as `{}`, and rename the spec `name` and the entry point to match",
+                    "choose another name, such as `{}`, and rename the spec `name` and the entry point to match; or, for a package that replaces the built-in, exclude those releases from the `osiris-pipeline` range in pyproject.toml",
                     refused.suggestion
                 )),
         );

@@ -11,6 +11,7 @@ mod config;
 mod index;
 mod install;
 mod key;
+mod migrate;
 mod new;
 mod owner;
 pub mod progress;
@@ -107,6 +108,7 @@ enum Command {
     Lock(install::LockCommandArgs),
     Version(version::VersionArgs),
     Add(add::AddArgs),
+    Migrate(migrate::MigrateArgs),
     Schema(schema::SchemaArgs),
     Completions(completions::CompletionsArgs),
     Man(completions::ManArgs),
@@ -174,6 +176,7 @@ fn run(command: Command, shell: &mut Shell) -> anyhow::Result<ExitCode> {
         Command::Test(args) => test::run(args, shell),
         Command::Version(args) => version::run(args, shell),
         Command::Add(args) => add::run(args, shell),
+        Command::Migrate(args) => migrate::run(args, shell),
         Command::Schema(args) => schema::run(args, shell),
         Command::Completions(args) => completions::run_completions(args, shell),
         Command::Man(args) => completions::run_man(args, shell),

@@ -280,9 +280,13 @@ fn verify_components(
         let Ok(name) = component.parse::<ComponentName>() else {
             continue; // reported with its entry
         };
-        // A name Osiris ships can never be installed beside Osiris.
+        // A name Osiris ships can never be installed beside the releases that ship it: only
+        // packages whose ranges exclude them (built-ins moved out of Osiris) may use it.
         if let Some(shipped) = crate::check::builtin::shipped_message(component) {
-            for (package, _) in packages {
+            for (package, _) in packages
+                .iter()
+                .filter(|(package, _)| admits_builtin(index, package, component))
+            {
                 report.findings.push(
                     Diagnostic::error(
                         codes::BUILTIN_COMPONENT,
@@ -329,6 +333,20 @@ fn verify_components(
             }
         }
     }
+}
+
+/// Whether a version of `package` that provides `component` admits an Osiris release that
+/// ships it (or cannot be read, which counts as admitting).
+fn admits_builtin(index: &Index, package: &str, component: &str) -> bool {
+    let Ok(entries) = index.entries(package) else {
+        return true;
+    };
+    entries
+        .iter()
+        .filter(|entry| entry.components.iter().any(|c| c == component))
+        .any(|entry| {
+            !crate::check::builtin::shipped_within_text(component, &entry.osiris).is_empty()
+        })
 }
 
 fn verify_history(index: &Index, since: &str, report: &mut VerifyReport) {

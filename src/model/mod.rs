@@ -13,6 +13,7 @@ mod version;
 pub use checksum::{Checksum, ChecksumError};
 pub use entry_point::{EntryPoint, EntryPointError, ModulePath, is_identifier};
 pub use key_id::{KeyId, KeyIdError};
+pub use names::env_name;
 pub use names::{ComponentName, ImportName, NameError, PackageName, normalize_name};
 pub use python_requirement::{PythonRequirement, PythonRequirementError, parse_pep508};
 pub use relative_path::{RelativePath, RelativePathError, shown_path};

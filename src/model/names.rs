@@ -227,6 +227,20 @@ impl fmt::Display for PackageName {
     }
 }
 
+/// The spelling of a name inside an environment variable's name: ASCII letters and digits
+/// uppercased, everything else `_` (`acme-corp` -> `ACME_CORP`, `api_key` -> `API_KEY`).
+pub fn env_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 /// PEP 503 normalization of any distribution name: lowercase, runs of `-`, `_` and `.`
 /// become one `-`.
 pub fn normalize_name(name: &str) -> String {

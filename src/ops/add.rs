@@ -53,9 +53,61 @@ pub struct Added {
 pub fn add(shell: &mut Shell, opts: &AddOpts) -> anyhow::Result<Added> {
     let component = &opts.component;
     let package = Package::load(&opts.path)?;
+    let planned = plan(
+        &package,
+        component,
+        opts.template,
+        &std::collections::BTreeMap::new(),
+    )?;
+    let Planned {
+        changes,
+        distribution,
+        version,
+        template,
+        ..
+    } = planned;
+    changes
+        .apply()
+        .with_context(|| format!("failed to add `{component}`; nothing was changed"))?;
+    let (created, edited): (Vec<_>, Vec<_>) = changes
+        .files
+        .iter()
+        .partition(|change| change.old.is_none());
+    shell.status(
+        "Added",
+        format!("`{component}` to {distribution} v{version} ({template} template)"),
+    )?;
+    Ok(Added {
+        package: distribution.to_string(),
+        version: version.to_string(),
+        template,
+        created: created.into_iter().map(|c| c.path.clone()).collect(),
+        edited: edited.into_iter().map(|c| c.path.clone()).collect(),
+    })
+}
+
+/// An addition planned but not yet written.
+#[derive(Debug)]
+pub struct Planned {
+    pub changes: Changes,
+    pub placement: Placement,
+    pub distribution: PackageName,
+    pub version: PackageVersion,
+    pub template: Template,
+}
+
+/// Plans `component` into `package` (nothing is written): the rendered files, the
+/// pyproject.toml, README and CHANGELOG edits. `extra` holds values for the template's own
+/// placeholders (`ocp migrate` uses it for the migrated template).
+pub fn plan(
+    package: &Package,
+    component: &ComponentName,
+    template: Option<Template>,
+    extra: &std::collections::BTreeMap<&'static str, String>,
+) -> anyhow::Result<Planned> {
     let pyproject = package.pyproject.as_ref().ok_or_else(|| {
         helped(
-            format!("no readable `pyproject.toml` in `{}`", opts.path.display()),
+            format!("no readable `pyproject.toml` in `{}`", package.root.display()),
             format!("run ocp in the package's root directory or pass `--path DIR`; to start a new package, run `ocp new {component}`"),
         )
     })?;
@@ -84,21 +136,24 @@ pub fn add(shell: &mut Shell, opts: &AddOpts) -> anyhow::Result<Added> {
         )
     })?;
     let normalized = distribution.normalized();
-    builtin::ensure_not_builtin(component, normalized.strip_suffix("-osiris")).map_err(
-        |refused| {
-            helped(
-                refused.to_string(),
-                format!("choose another name, such as `{}`", refused.suggestion),
-            )
-        },
-    )?;
-    if provides(&package, pyproject, component) {
+    builtin::ensure_allowed(
+        component,
+        normalized.strip_suffix("-osiris"),
+        crate::check::osiris_range(pyproject).as_ref(),
+    )
+    .map_err(|refused| {
+        helped(
+            refused.to_string(),
+            builtin::refused_help(&refused, component),
+        )
+    })?;
+    if provides(package, pyproject, component) {
         return Err(helped(
             format!("{distribution} already provides `{component}`"),
             "choose another role, or edit the component's spec.yaml and driver",
         ));
     }
-    let template = match opts.template {
+    let template = match template {
         Some(template) => template,
         None => Template::for_role(component.role()).ok_or_else(|| {
             helped(
@@ -107,7 +162,7 @@ pub fn add(shell: &mut Shell, opts: &AddOpts) -> anyhow::Result<Added> {
             )
         })?,
     };
-    let placement = placement(&package, &distribution, component)?;
+    let placement = placement(package, &distribution, component)?;
     let osiris = crate::check::osiris_range(pyproject)
         .filter(|range| !range.is_empty())
         .map_or_else(|| parse_osiris_range(DEFAULT_OSIRIS), Ok)?;
@@ -122,7 +177,11 @@ pub fn add(shell: &mut Shell, opts: &AddOpts) -> anyhow::Result<Added> {
         osiris,
         year: time::OffsetDateTime::now_utc().year(),
     };
-    let rendered = component::render(&new, &placement)?;
+    let mut variables = extra.clone();
+    variables
+        .entry("wheel_version")
+        .or_insert_with(|| version.to_string());
+    let rendered = component::render_with(&new, &placement, &variables)?;
 
     let mut changes = Changes::new(&package.root);
     for (path, text) in &rendered.files {
@@ -141,7 +200,7 @@ pub fn add(shell: &mut Shell, opts: &AddOpts) -> anyhow::Result<Added> {
         &placement,
         &rendered.pyproject,
     )?;
-    if let Some(readme) = file_named(&package, &["README.md"]) {
+    if let Some(readme) = file_named(package, &["README.md"]) {
         let existing: Vec<String> = package
             .specs
             .iter()
@@ -152,28 +211,17 @@ pub fn add(shell: &mut Shell, opts: &AddOpts) -> anyhow::Result<Added> {
             edit::add_readme_component(&text, &rendered.readme, component.as_str(), &existing);
         changes.edit(&readme, merged)?;
     }
-    if let Some(changelog) = file_named(&package, &["CHANGELOG.md"]) {
+    if let Some(changelog) = file_named(package, &["CHANGELOG.md"]) {
         let text = changes.current(&changelog)?;
         let entry = format!("The `{component}` component.");
         changes.edit(&changelog, edit::add_changelog_entry(&text, &entry))?;
     }
-    changes
-        .apply()
-        .with_context(|| format!("failed to add `{component}`; nothing was changed"))?;
-    let (created, edited): (Vec<_>, Vec<_>) = changes
-        .files
-        .iter()
-        .partition(|change| change.old.is_none());
-    shell.status(
-        "Added",
-        format!("`{component}` to {distribution} v{version} ({template} template)"),
-    )?;
-    Ok(Added {
-        package: distribution.to_string(),
-        version: version.to_string(),
+    Ok(Planned {
+        changes,
+        placement,
+        distribution,
+        version,
         template,
-        created: created.into_iter().map(|c| c.path.clone()).collect(),
-        edited: edited.into_iter().map(|c| c.path.clone()).collect(),
     })
 }
 

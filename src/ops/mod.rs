@@ -13,6 +13,7 @@ pub mod history;
 pub mod index;
 pub mod install;
 pub mod key;
+pub mod migrate;
 pub mod new;
 pub mod owner;
 pub mod publish;

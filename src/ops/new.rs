@@ -26,10 +26,14 @@ pub struct NewOpts {
 pub fn new(shell: &mut Shell, opts: &NewOpts) -> anyhow::Result<Vec<String>> {
     let component = &opts.package.component;
     let prefix = opts.package.package.normalized();
-    if let Err(refused) = builtin::ensure_not_builtin(component, prefix.strip_suffix("-osiris")) {
+    if let Err(refused) = builtin::ensure_allowed(
+        component,
+        prefix.strip_suffix("-osiris"),
+        Some(&opts.package.osiris),
+    ) {
         return Err(helped(
             refused.to_string(),
-            format!("choose another name, such as `{}`", refused.suggestion),
+            builtin::refused_help(&refused, component),
         ));
     }
     let files = scaffold::render(&opts.package)?;

@@ -273,11 +273,14 @@ fn admit(index: &Index, entry: &IndexEntry, key: &SecretKey) -> anyhow::Result<b
         ));
     }
     for component in &entry.components {
-        // `ocp check` refuses these names first; the index must never take one either.
-        if let Some(shipped) = crate::check::builtin::shipped_message(component) {
+        // `ocp check` refuses these names first; the index must never take one either,
+        // unless the entry's Osiris range excludes every release that ships it.
+        if let Some(shipped) = crate::check::builtin::shipped_message(component)
+            && !crate::check::builtin::shipped_within_text(component, &entry.osiris).is_empty()
+        {
             return Err(helped(
                 format!("{shipped}, so `{}` cannot provide it", entry.name),
-                "rename the component (its spec `name` and entry point)",
+                "rename the component (its spec `name` and entry point), or exclude those releases from the `osiris-pipeline` range",
             ));
         }
         if let Some(owner) = index.component_owner(component)?

@@ -226,7 +226,8 @@ pub fn upload_credential(
     let Some(settings) = &location.registry else {
         return Ok(None);
     };
-    let prefix = format!("OCP_REGISTRY_{}_", env_name(&location.name));
+    // `acme-corp` -> `ACME_CORP`, as cargo names registry variables.
+    let prefix = format!("OCP_REGISTRY_{}_", crate::model::env_name(&location.name));
     let token_variable = format!("{prefix}TOKEN");
     let token = env(&token_variable).or_else(|| {
         settings.token_env.as_deref().and_then(|variable| {
@@ -259,19 +260,6 @@ pub fn upload_credential(
             "write a host with an optional port, for example `files.example.com` or `127.0.0.1:8080`",
         )
     })
-}
-
-/// `acme-corp` -> `ACME_CORP`, as cargo names registry variables.
-fn env_name(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_uppercase()
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }
 
 /// A readable, unique folder name for a remote's clone.

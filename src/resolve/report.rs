@@ -84,11 +84,15 @@ pub fn explain(
                 request_words(request, dependency)
             }
             External::FromDependencyOf(package, range, dependency, dependency_range) => {
-                let mut text = format!(
-                    "{} {}",
-                    subject(provider, package, range),
-                    dependency_words(provider, dependency, dependency_range)
-                );
+                let mut text =
+                    builtin_words(provider, package, range, dependency, dependency_range)
+                        .unwrap_or_else(|| {
+                            format!(
+                                "{} {}",
+                                subject(provider, package, range),
+                                dependency_words(provider, dependency, dependency_range)
+                            )
+                        });
                 if matches!(dependency, Node::Osiris | Node::Python) {
                     for (index, suggestion) in suggestions.iter().enumerate() {
                         if package.to_string() == suggestion.name && !used[index] {
@@ -237,6 +241,49 @@ fn component_words(
             range_words(&range)
         )
     }
+}
+
+/// A package that provides a component the environment's Osiris ships itself, and so needs
+/// an Osiris without it: "Osiris 0.5.7 ships mysql.extractor itself; mysql-osiris 1.0.0
+/// needs an Osiris without it (>=0.9.0)".
+fn builtin_words(
+    provider: &Provider,
+    package: &Node,
+    range: &Ranges<Version>,
+    dependency: &Node,
+    dependency_range: &Ranges<Version>,
+) -> Option<String> {
+    let Node::Package(name) = package else {
+        return None;
+    };
+    if *dependency != Node::Osiris || dependency_range.contains(&provider.osiris) {
+        return None;
+    }
+    let installed = version_words(&provider.osiris);
+    let mut shipped: Vec<String> = provider
+        .candidates(name)
+        .ok()?
+        .iter()
+        .filter(|candidate| range.contains(&candidate.version))
+        .flat_map(|candidate| candidate.entry.components.iter())
+        .filter(|component| {
+            crate::check::builtin::shipped_by(component).contains(&installed.as_str())
+        })
+        .cloned()
+        .collect();
+    shipped.sort();
+    shipped.dedup();
+    if shipped.is_empty() {
+        return None;
+    }
+    let (subject, plural) = subject_words(provider, package, range);
+    Some(format!(
+        "Osiris {installed} ships {} itself; {subject} {} an Osiris without {} ({})",
+        join_words(&shipped),
+        if plural { "need" } else { "needs" },
+        if shipped.len() == 1 { "it" } else { "them" },
+        range_words(dependency_range)
+    ))
 }
 
 /// "shopify-osiris 2.0.0 needs" / "every version of x needs" / "x versions >=1.5 need".

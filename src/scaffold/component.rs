@@ -36,7 +36,17 @@ pub struct Placement {
 
 /// Renders `new.component` to live at `placement`.
 pub fn render(new: &NewPackage, placement: &Placement) -> Result<ComponentFiles, ScaffoldError> {
+    render_with(new, placement, &BTreeMap::new())
+}
+
+/// [`render`] with more variables for the template's own placeholders.
+pub fn render_with(
+    new: &NewPackage,
+    placement: &Placement,
+    extra: &BTreeMap<&'static str, String>,
+) -> Result<ComponentFiles, ScaffoldError> {
     let mut variables = variables(new);
+    variables.extend(extra.iter().map(|(name, value)| (*name, value.clone())));
     variables.insert("import_name", placement.module.clone());
     fragments(new.template, &mut variables)?;
     let mut out = ComponentFiles::default();

@@ -31,6 +31,10 @@ pub enum Template {
     DbWriter,
     /// A processor running SQL over the input DataFrame with DuckDB.
     SqlProcessor,
+    /// A built-in component moved out of Osiris by `ocp migrate`: only the tests and README
+    /// part around the built-in's own spec and driver, which `ocp migrate` adds. Not offered
+    /// by `--template`.
+    Migrated,
 }
 
 impl Template {
@@ -45,6 +49,7 @@ impl Template {
             Template::ApiExtractor => "api-extractor",
             Template::DbWriter => "db-writer",
             Template::SqlProcessor => "sql-processor",
+            Template::Migrated => "migrated",
         }
     }
 
@@ -65,6 +70,8 @@ impl Template {
             Template::ApiExtractor => &["requests>=2.31", "pandas>=2.0"],
             Template::DbWriter => &["sqlalchemy>=2.0", "pandas>=2.0"],
             Template::SqlProcessor => &["duckdb>=0.9", "pandas>=2.0"],
+            // A migrated component's requirements come from its spec and code.
+            Template::Migrated => &[],
         }
     }
 
@@ -72,7 +79,7 @@ impl Template {
         match self {
             Template::ApiExtractor => "extract",
             Template::DbWriter => "write",
-            Template::SqlProcessor => "transform",
+            Template::SqlProcessor | Template::Migrated => "transform",
         }
     }
 
@@ -83,6 +90,7 @@ impl Template {
                 "      table: customers\n      mode: upsert\n      primary_key: [id]"
             }
             Template::SqlProcessor => "      query: SELECT * FROM input_df WHERE total >= 100",
+            Template::Migrated => "",
         }
     }
 }
@@ -175,11 +183,21 @@ pub fn osiris_requires_items(range: &VersionSpecifiers) -> Option<Vec<String>> {
 
 /// Renders every file of the new package: relative path -> contents.
 pub fn render(new: &NewPackage) -> Result<BTreeMap<String, String>, ScaffoldError> {
+    render_with(new, &BTreeMap::new())
+}
+
+/// [`render`] with more variables for the template's own placeholders (`ocp migrate` names
+/// the built-in and the Osiris it came from).
+pub fn render_with(
+    new: &NewPackage,
+    extra: &BTreeMap<&'static str, String>,
+) -> Result<BTreeMap<String, String>, ScaffoldError> {
     let license_text = TEMPLATES
         .get_file(format!("licenses/{}", new.license))
         .and_then(|file| file.contents_utf8())
         .ok_or_else(|| ScaffoldError::UnknownLicense(new.license.clone()))?;
     let mut variables = variables(new);
+    variables.extend(extra.iter().map(|(name, value)| (*name, value.clone())));
     fragments(new.template, &mut variables)?;
     let mut files = BTreeMap::new();
     for directory in ["common", new.template.name()] {
@@ -193,6 +211,19 @@ pub fn render(new: &NewPackage) -> Result<BTreeMap<String, String>, ScaffoldErro
         substitute("LICENSE", license_text, &variables)?,
     );
     Ok(files)
+}
+
+/// One file of `templates/` that is not part of a package template (`connector-driver/
+/// loader.py`), rendered with `variables`.
+pub fn render_file(
+    path: &str,
+    variables: &BTreeMap<&'static str, String>,
+) -> Result<String, ScaffoldError> {
+    let text = TEMPLATES
+        .get_file(path)
+        .and_then(|file| file.contents_utf8())
+        .ok_or_else(|| ScaffoldError::UnknownTemplate(path.to_owned()))?;
+    substitute(path, text, variables)
 }
 
 /// The folder of a template whose files become variables instead of files.
@@ -361,6 +392,11 @@ pub(super) fn variables(new: &NewPackage) -> BTreeMap<&'static str, String> {
     map.insert("class_name", class_name);
     map.insert("package_name", new.package.to_string());
     map.insert("import_name", new.package.import_name().to_string());
+    // The wheel's file name: the package's, also in the README section of a component
+    // `ocp add` places in a subpackage (whose `import_name` is the subpackage).
+    map.insert("wheel_name", new.package.import_name().to_string());
+    // A new package starts at 0.1.0; `ocp add` and `ocp migrate` pass the package's version.
+    map.insert("wheel_version", "0.1.0".to_owned());
     map.insert(
         "author",
         author_name
@@ -375,18 +411,7 @@ pub(super) fn variables(new: &NewPackage) -> BTreeMap<&'static str, String> {
     map.insert("primary_mode", new.template.primary_mode().to_owned());
     map.insert("readme_config", new.template.readme_config().to_owned());
     map.insert("year", new.year.to_string());
-    let family_env: String = new
-        .component
-        .family()
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_uppercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let family_env = crate::model::env_name(new.component.family());
     map.insert("api_key_ref", format!("${{{family_env}_API_KEY}}"));
     map.insert("password_ref", format!("${{{family_env}_PASSWORD}}"));
     map.insert("family_env", family_env);

@@ -223,7 +223,8 @@ impl Uv {
         })
     }
 
-    fn pip_install(&self, env: &TestEnv, args: &[OsString]) -> Result<(), TestEnvError> {
+    /// `uv pip install` into `env`, from the index and offline setting of this uv.
+    pub fn pip_install(&self, env: &TestEnv, args: &[OsString]) -> Result<(), TestEnvError> {
         let mut command = self.command();
         command
             .args(["pip", "install", "--quiet", "--python"])

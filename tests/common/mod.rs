@@ -152,6 +152,13 @@ pub fn change_version(root: &Path, from: &str, version: &str) {
     }
 }
 
+/// Replaces the first `from` in the file at `path` with `to`; `from` must be there.
+pub fn replace_in_file(path: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(path).expect("read");
+    assert!(text.contains(from), "{} lacks {from:?}", path.display());
+    std::fs::write(path, text.replacen(from, to, 1)).expect("write");
+}
+
 /// Runs a command and returns its output, whatever the exit status.
 pub fn run(command: &mut Command) -> Output {
     command.output().expect("run the command")
