@@ -11,6 +11,7 @@ use super::Format;
 use crate::activate;
 use crate::error::{HelpExt, helped};
 use crate::home;
+use crate::index::storage::Credentials;
 use crate::ops::environment;
 use crate::ops::install::{self as ops, InstallOpts, PythonDeps, Unlock};
 use crate::ops::registry::{self, Freshness};
@@ -257,11 +258,18 @@ fn execute(
     };
     let offline = offline || common.lock.frozen;
     let trusted_keys = trusted_keys(&home)?;
+    let location = registry::locate(&home, index.as_deref())?;
+    // Pulls need no upload host; an incomplete upload setting is `ocp publish`'s to report.
+    let variables = |name: &str| std::env::var(name).ok();
+    let credential = registry::upload_credential(&location, &variables).unwrap_or(None);
+    let registry_login =
+        Credentials::new(credential, &variables, dirs::home_dir().as_deref()).registry;
     let opts = InstallOpts {
         specs,
         env,
         python_version,
-        location: registry::locate(&home, index.as_deref())?,
+        location,
+        registry_login,
         freshness: if offline {
             Freshness::Offline
         } else {
