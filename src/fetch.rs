@@ -629,15 +629,5 @@ fn persist(temp: tempfile::NamedTempFile, target: &Path) -> Result<(), FetchErro
 }
 
 fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut reason = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !reason.contains(&text) {
-            reason.push_str(": ");
-            reason.push_str(&text);
-        }
-        source = cause.source();
-    }
-    reason
+    crate::error::chain_text(error)
 }

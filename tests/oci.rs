@@ -108,6 +108,22 @@ fn publish(sandbox: &Sandbox, root: &Path, index: &str, key: &Path) -> Output {
         .arg(key))
 }
 
+/// Version 1.0.0 published to a new OCI index on `registry`: the bare index, its path as
+/// `--index`, and the publish's output.
+fn published(sandbox: &Sandbox, registry: &Registry) -> (PathBuf, String, Output) {
+    let (key, root, bare) = setup(sandbox, registry, "1.0.0");
+    let index = bare.display().to_string();
+    let output = publish(sandbox, &root, &index, &key);
+    assert!(output.status.success(), "{}", stderr(&output));
+    (bare, index, output)
+}
+
+/// Asserts that a command was refused (exit status 1) with `expected` in its error.
+fn refused(output: &Output, expected: &str) {
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(output));
+    assert!(stderr(output).contains(expected), "{}", stderr(output));
+}
+
 /// The entry the index holds for shopify-osiris (the last line).
 fn entry(bare: &Path) -> serde_json::Value {
     let text = git(bare, &["show", "HEAD:packages/sh/op/shopify-osiris"]);
@@ -123,14 +139,24 @@ fn commits(bare: &Path) -> usize {
 
 const REPOSITORY: &str = "ocp/shopify-osiris";
 
+/// A fresh clone of the index, for `ocp index verify`.
+fn checkout(sandbox: &Sandbox, bare: &Path) -> PathBuf {
+    let checkout = sandbox.dir.path().join("check");
+    let _ = fs::remove_dir_all(&checkout);
+    run_ok(
+        Command::new("git")
+            .args(["clone", "--quiet"])
+            .arg(bare)
+            .arg(&checkout),
+    );
+    checkout
+}
+
 #[test]
 fn publish_pushes_an_oci_artifact_and_install_pulls_it_by_digest() {
     let registry = Registry::start(Auth::None);
     let sandbox = Sandbox::new();
-    let (key, root, bare) = setup(&sandbox, &registry, "1.0.0");
-    let index = bare.display().to_string();
-    let output = publish(&sandbox, &root, &index, &key);
-    assert!(output.status.success(), "{}", stderr(&output));
+    let (bare, index, output) = published(&sandbox, &registry);
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
     let entry = entry(&bare);
     let digest = entry["oci_manifest"]
@@ -208,13 +234,7 @@ fn publish_pushes_an_oci_artifact_and_install_pulls_it_by_digest() {
     assert!(verified.status.success(), "{}", stderr(&verified));
 
     // The index checks out, tags and tarballs included.
-    let checkout = sandbox.dir.path().join("check");
-    run_ok(
-        Command::new("git")
-            .args(["clone", "--quiet"])
-            .arg(&bare)
-            .arg(&checkout),
-    );
+    let checkout = checkout(&sandbox, &bare);
     let verify = run(ocp(&sandbox)
         .args(["index", "verify", "--fetch", "--format", "json"])
         .arg(&checkout));
@@ -245,10 +265,7 @@ fn publish_pushes_an_oci_artifact_and_install_pulls_it_by_digest() {
 fn a_tampered_blob_is_refused_and_nothing_is_installed() {
     let registry = Registry::start(Auth::None);
     let sandbox = Sandbox::new();
-    let (key, root, bare) = setup(&sandbox, &registry, "1.0.0");
-    let index = bare.display().to_string();
-    let output = publish(&sandbox, &root, &index, &key);
-    assert!(output.status.success(), "{}", stderr(&output));
+    let (bare, index, _) = published(&sandbox, &registry);
     let sha256 = entry(&bare)["sha256"].as_str().expect("sha").to_owned();
 
     // Someone with access to the registry's storage swaps the tarball's bytes; the registry
@@ -266,12 +283,7 @@ fn a_tampered_blob_is_refused_and_nothing_is_installed() {
     let installed = run(ocp(&sandbox)
         .args(["install", "shopify.extractor", "--index", &index, "--env"])
         .arg(&env));
-    assert_eq!(installed.status.code(), Some(1), "{}", stderr(&installed));
-    assert!(
-        stderr(&installed).contains(&format!("but the index expects {sha256}")),
-        "{}",
-        stderr(&installed)
-    );
+    refused(&installed, &format!("but the index expects {sha256}"));
     assert_same_tree("the environment", &env_before, &tree_state(&env));
     // No file entered the cache (its folders may have been made for the download).
     let files = |state: std::collections::BTreeMap<String, String>| -> Vec<String> {
@@ -287,13 +299,7 @@ fn a_tampered_blob_is_refused_and_nothing_is_installed() {
     );
 
     // `ocp index verify --fetch` catches it too.
-    let checkout = sandbox.dir.path().join("check");
-    run_ok(
-        Command::new("git")
-            .args(["clone", "--quiet"])
-            .arg(&bare)
-            .arg(&checkout),
-    );
+    let checkout = checkout(&sandbox, &bare);
     let verify = run(ocp(&sandbox)
         .args(["index", "verify", "--fetch", "--format", "json"])
         .arg(&checkout));
@@ -319,14 +325,12 @@ fn a_wrong_password_is_refused_with_a_clear_error_and_nothing_is_pushed() {
     let registry_before = tree_state(&registry.data());
 
     let anonymous = publish(&sandbox, &root, &index, &key);
-    assert_eq!(anonymous.status.code(), Some(1), "{}", stderr(&anonymous));
-    assert!(
-        stderr(&anonymous).contains(&format!(
+    refused(
+        &anonymous,
+        &format!(
             "the registry `{}` refused anonymous access (HTTP 401)",
             registry.host
-        )),
-        "{}",
-        stderr(&anonymous)
+        ),
     );
 
     docker_config(
@@ -367,13 +371,7 @@ fn a_wrong_password_is_refused_with_a_clear_error_and_nothing_is_pushed() {
     assert_eq!(commits(&bare), 2);
 
     // Pulls need the login as well: `ocp index verify --fetch` uses Docker's file.
-    let checkout = sandbox.dir.path().join("check");
-    run_ok(
-        Command::new("git")
-            .args(["clone", "--quiet"])
-            .arg(&bare)
-            .arg(&checkout),
-    );
+    let checkout = checkout(&sandbox, &bare);
     let verify = run(ocp(&sandbox)
         .args(["index", "verify", "--fetch", "--format", "json"])
         .arg(&checkout));
@@ -428,11 +426,9 @@ fn the_bearer_token_flow_takes_credentials_from_ocp_settings_and_credential_help
         .arg(&root)
         .args(["--index", "acme", "--key"])
         .arg(&key));
-    assert_eq!(wrong.status.code(), Some(1), "{}", stderr(&wrong));
-    assert!(
-        stderr(&wrong).contains("refused the credentials of `ci` from ocp's `[registries.NAME]` settings (HTTP 401): UNAUTHORIZED: wrong user name or password"),
-        "{}",
-        stderr(&wrong)
+    refused(
+        &wrong,
+        "refused the credentials of `ci` from ocp's `[registries.NAME]` settings (HTTP 401): UNAUTHORIZED: wrong user name or password",
     );
     assert!(!stderr(&wrong).contains("not-the-password"));
     assert_same_tree("the index", &index_before, &tree_state(&bare));
@@ -474,13 +470,7 @@ fn the_bearer_token_flow_takes_credentials_from_ocp_settings_and_credential_help
         &sandbox,
         &serde_json::json!({"credHelpers": {(registry.host.clone()): "ocptest"}}),
     );
-    let checkout = sandbox.dir.path().join("check");
-    run_ok(
-        Command::new("git")
-            .args(["clone", "--quiet"])
-            .arg(&bare)
-            .arg(&checkout),
-    );
+    let checkout = checkout(&sandbox, &bare);
     let path = format!(
         "{}:{}",
         bin.display(),
@@ -538,8 +528,8 @@ fn a_moved_tag_is_caught_and_a_published_tag_is_never_moved() {
     fs::write(&hook, "#!/bin/sh\necho 'pushes are closed' >&2\nexit 1\n").expect("hook");
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(&hook, fs::Permissions::from_mode(0o755)).expect("chmod");
-    let refused = publish(&sandbox, &root, &index, &key);
-    assert_eq!(refused.status.code(), Some(1), "{}", stderr(&refused));
+    let stray = publish(&sandbox, &root, &index, &key);
+    refused(&stray, "failed to push to the index");
     let (first, _) = registry
         .manifest(REPOSITORY, "1.0.0")
         .expect("the stray tag");
@@ -551,14 +541,12 @@ fn a_moved_tag_is_caught_and_a_published_tag_is_never_moved() {
     fs::write(&readme, format!("{original}\nMore.\n")).expect("write");
     let index_before = tree_state(&bare);
     let conflict = publish(&sandbox, &root, &index, &key);
-    assert_eq!(conflict.status.code(), Some(1), "{}", stderr(&conflict));
-    assert!(
-        stderr(&conflict).contains(&format!(
+    refused(
+        &conflict,
+        &format!(
             "the tag `{}/{REPOSITORY}:1.0.0` already holds a different tarball (sha256 ",
             registry.host
-        )),
-        "{}",
-        stderr(&conflict)
+        ),
     );
     assert!(
         stderr(&conflict).contains("help: a version's tag never moves"),
@@ -595,13 +583,7 @@ fn a_moved_tag_is_caught_and_a_published_tag_is_never_moved() {
     .to_string();
     registry.put_manifest(REPOSITORY, "1.0.0", moved.as_bytes());
     let moved_digest = format!("sha256:{}", sha256_hex(moved.as_bytes()));
-    let checkout = sandbox.dir.path().join("check");
-    run_ok(
-        Command::new("git")
-            .args(["clone", "--quiet"])
-            .arg(&bare)
-            .arg(&checkout),
-    );
+    let checkout = checkout(&sandbox, &bare);
     let verify = run(ocp(&sandbox)
         .args(["index", "verify", "--fetch", "--format", "json"])
         .arg(&checkout));

@@ -318,18 +318,7 @@ pub fn request(
         .nth(1)
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| std::io::Error::other(format!("bad status line {status_line:?}")))?;
-    let mut response_headers = Vec::new();
-    loop {
-        let mut line = String::new();
-        reader.read_line(&mut line)?;
-        let line = line.trim_end();
-        if line.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':') {
-            response_headers.push((name.trim().to_owned(), value.trim().to_owned()));
-        }
-    }
+    let response_headers = read_headers(&mut reader)?;
     let mut body = Vec::new();
     if method != "HEAD" {
         match header(&response_headers, "content-length").and_then(|l| l.parse::<u64>().ok()) {
@@ -342,6 +331,22 @@ pub fn request(
         }
     }
     Ok((status, response_headers, body))
+}
+
+/// Reads header lines up to the blank line that ends them.
+fn read_headers(reader: &mut impl BufRead) -> std::io::Result<Vec<(String, String)>> {
+    let mut headers = Vec::new();
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line)?;
+        let line = line.trim_end();
+        if line.is_empty() {
+            return Ok(headers);
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            headers.push((name.trim().to_owned(), value.trim().to_owned()));
+        }
+    }
 }
 
 /// base64url without padding, as JWTs write it.
@@ -446,23 +451,11 @@ fn serve_token(
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut request_line = String::new();
     reader.read_line(&mut request_line)?;
-    let mut authorization = String::from("-");
-    let mut length = 0u64;
-    loop {
-        let mut line = String::new();
-        reader.read_line(&mut line)?;
-        let line = line.trim_end();
-        if line.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':') {
-            if name.eq_ignore_ascii_case("authorization") {
-                authorization = value.trim().to_owned();
-            } else if name.eq_ignore_ascii_case("content-length") {
-                length = value.trim().parse().unwrap_or(0);
-            }
-        }
-    }
+    let headers = read_headers(&mut reader)?;
+    let authorization = header(&headers, "authorization").unwrap_or_else(|| "-".to_owned());
+    let length = header(&headers, "content-length")
+        .and_then(|l| l.parse::<u64>().ok())
+        .unwrap_or(0);
     let mut body = Vec::new();
     reader.take(length).read_to_end(&mut body)?;
     if let Ok(mut log) = requests.lock() {
