@@ -114,10 +114,16 @@ impl OciError {
                 "a version's tag never moves: publish a new version, or ask the registry's owners about the tag (registries such as Harbor, ECR and ACR can make tags immutable)"
                     .to_owned(),
             ),
-            OciError::ManifestRefused { .. } => Some(
-                "this registry refuses OCI 1.1 artifacts with ocp's media types (GitLab's registry does); store tarballs with `http` storage instead, for example in GitLab's generic package registry (see docs/oci.md)"
-                    .to_owned(),
-            ),
+            OciError::ManifestRefused { detail, .. }
+                if ["media type", "manifest_invalid", "unsupported"]
+                    .iter()
+                    .any(|word| detail.to_ascii_lowercase().contains(word)) =>
+            {
+                Some(
+                    "this registry refuses OCI 1.1 artifacts with ocp's media types (GitLab's registry does); store tarballs with `http` storage instead, for example in GitLab's generic package registry (see docs/oci.md)"
+                        .to_owned(),
+                )
+            }
             OciError::DigestMismatch { .. } => Some(
                 "the registry served other bytes than the digest it was asked for; nothing was used, tell the registry's administrators"
                     .to_owned(),
@@ -136,5 +142,49 @@ impl OciError {
             OciError::Status { status, .. } => *status >= 500 || *status == 429,
             _ => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_refused_media_type_points_at_the_fallback() {
+        let refused = |detail: &str| OciError::ManifestRefused {
+            reference: "registry.gitlab.com/acme/ocp/x:1.0.0".to_owned(),
+            status: 400,
+            detail: detail.to_owned(),
+        };
+        let help = refused(
+            ": MANIFEST_INVALID: manifest invalid (unknown media type: application/vnd.osiris.ocp.package.v1)",
+        )
+        .help()
+        .expect("help");
+        assert!(help.contains("`http` storage"), "{help}");
+        assert!(
+            refused(": MANIFEST_BLOB_UNKNOWN: blob unknown to registry")
+                .help()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn network_errors_and_server_errors_are_worth_another_try() {
+        let status = |status| OciError::Status {
+            url: "https://ghcr.io/v2/".to_owned(),
+            status,
+            detail: String::new(),
+        };
+        assert!(status(503).is_transient() && status(429).is_transient());
+        assert!(!status(404).is_transient());
+        assert!(
+            !OciError::Unauthorized {
+                registry: "ghcr.io".to_owned(),
+                who: "anonymous access".to_owned(),
+                detail: String::new(),
+            }
+            .is_transient()
+        );
     }
 }
