@@ -152,6 +152,30 @@ fn checkout(sandbox: &Sandbox, bare: &Path) -> PathBuf {
     checkout
 }
 
+/// `ocp install shopify.extractor` from `index` into the environment `env`.
+fn install(sandbox: &Sandbox, index: &str, env: &Path) -> Output {
+    run(ocp(sandbox)
+        .args(["install", "shopify.extractor", "--index", index, "--env"])
+        .arg(env))
+}
+
+/// Whether the component's spec is in the environment whose interpreter is `python`.
+fn spec_installed(python: &Path) -> bool {
+    python::site_packages_of(python)
+        .join("components/shopify.extractor/spec.yaml")
+        .is_file()
+}
+
+/// The files in the download cache (its folders may be made for a download that fails, but
+/// no file enters it before its sha256 matches).
+fn cached_files(sandbox: &Sandbox) -> Vec<String> {
+    tree_state(&sandbox.home().join("cache"))
+        .into_iter()
+        .filter(|(_, kind)| kind.starts_with("file"))
+        .map(|(path, _)| path)
+        .collect()
+}
+
 #[test]
 fn publish_pushes_an_oci_artifact_and_install_pulls_it_by_digest() {
     let registry = Registry::start(Auth::None);
@@ -245,18 +269,13 @@ fn publish_pushes_an_oci_artifact_and_install_pulls_it_by_digest() {
     // Install pulls by digest through the download cache.
     let env = sandbox.dir.path().join("venv");
     let python = python::osiris_env(&env, false);
-    let installed = run(ocp(&sandbox)
-        .args(["install", "shopify.extractor", "--index", &index, "--env"])
-        .arg(&env));
+    let installed = install(&sandbox, &index, &env);
     assert!(installed.status.success(), "{}", stderr(&installed));
-    let spec = python::site_packages_of(&python).join("components/shopify.extractor/spec.yaml");
-    assert!(spec.is_file(), "{}", stderr(&installed));
-    let cached = sandbox
-        .home()
-        .join("cache/v1/sha256")
-        .join(&entry["sha256"].as_str().expect("sha")[..2]);
-    assert!(
-        cached.is_dir(),
+    assert!(spec_installed(&python), "{}", stderr(&installed));
+    let sha256 = entry["sha256"].as_str().expect("sha");
+    assert_eq!(
+        cached_files(&sandbox),
+        vec![format!("v1/sha256/{}/{sha256}.tar.gz", &sha256[..2])],
         "the tarball went through the download cache"
     );
 }
@@ -279,24 +298,11 @@ fn a_tampered_blob_is_refused_and_nothing_is_installed() {
     let env = sandbox.dir.path().join("venv");
     python::osiris_env(&env, false);
     let env_before = tree_state(&env);
-    let cache_before = tree_state(&sandbox.home().join("cache"));
-    let installed = run(ocp(&sandbox)
-        .args(["install", "shopify.extractor", "--index", &index, "--env"])
-        .arg(&env));
+    let cache_before = cached_files(&sandbox);
+    let installed = install(&sandbox, &index, &env);
     refused(&installed, &format!("but the index expects {sha256}"));
     assert_same_tree("the environment", &env_before, &tree_state(&env));
-    // No file entered the cache (its folders may have been made for the download).
-    let files = |state: std::collections::BTreeMap<String, String>| -> Vec<String> {
-        state
-            .into_iter()
-            .filter(|(_, kind)| kind.starts_with("file"))
-            .map(|(path, _)| path)
-            .collect()
-    };
-    assert_eq!(
-        files(cache_before),
-        files(tree_state(&sandbox.home().join("cache")))
-    );
+    assert_eq!(cache_before, cached_files(&sandbox));
 
     // `ocp index verify --fetch` catches it too.
     let checkout = checkout(&sandbox, &bare);
@@ -313,7 +319,7 @@ fn a_tampered_blob_is_refused_and_nothing_is_installed() {
 }
 
 #[test]
-fn a_wrong_password_is_refused_with_a_clear_error_and_nothing_is_pushed() {
+fn a_wrong_password_is_refused_with_a_clear_error_and_nothing_is_pushed_or_installed() {
     let registry = Registry::start(Auth::Htpasswd {
         user: "ci".to_owned(),
         password: "right-password".to_owned(),
@@ -381,6 +387,40 @@ fn a_wrong_password_is_refused_with_a_clear_error_and_nothing_is_pushed() {
         "{}",
         stdout(&verify)
     );
+
+    // `ocp install` pulls with the same login: a wrong password changes nothing in the
+    // environment or the cache, the right one installs.
+    let env = sandbox.dir.path().join("venv");
+    let python = python::osiris_env(&env, false);
+    docker_config(
+        &sandbox,
+        &serde_json::json!({"auths": {(registry.host.clone()): {"username": "ci", "password": "wrong-password"}}}),
+    );
+    let env_before = tree_state(&env);
+    let cache_before = cached_files(&sandbox);
+    let wrong = install(&sandbox, &index, &env);
+    refused(
+        &wrong,
+        "failed to download shopify-osiris 1.0.0 from `oci://",
+    );
+    let message = stderr(&wrong);
+    assert!(
+        message.contains(&format!(
+            "the registry `{}` refused the credentials of `ci` from `",
+            registry.host
+        )) && message.contains("help: log in with `docker login"),
+        "{message}"
+    );
+    assert!(!message.contains("wrong-password"), "{message}");
+    assert_same_tree("the environment", &env_before, &tree_state(&env));
+    assert_eq!(cache_before, cached_files(&sandbox));
+    docker_config(
+        &sandbox,
+        &serde_json::json!({"auths": {(registry.host.clone()): {"username": "ci", "password": "right-password"}}}),
+    );
+    let installed = install(&sandbox, &index, &env);
+    assert!(installed.status.success(), "{}", stderr(&installed));
+    assert!(spec_installed(&python), "{}", stderr(&installed));
 }
 
 /// A `docker-credential-ocptest` helper in `bin` that answers for `host` with `user` and
