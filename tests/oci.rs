@@ -388,6 +388,21 @@ fn a_wrong_password_is_refused_with_a_clear_error_and_nothing_is_pushed_or_insta
         stdout(&verify)
     );
 
+    // The component directory reads the tarball with the same login (into the download
+    // cache, empty until now).
+    let site = run(ocp(&sandbox)
+        .args([
+            "index", "site", "--format", "json", "--index", &index, "--out",
+        ])
+        .arg(sandbox.dir.path().join("site")));
+    assert!(site.status.success(), "{}", stderr(&site));
+    let report: serde_json::Value = serde_json::from_slice(&site.stdout).expect("json");
+    assert_eq!(report["packages"], 1, "{report:#}");
+    assert_eq!(report["problems"], serde_json::json!([]), "{report:#}");
+    assert_eq!(cached_files(&sandbox).len(), 1);
+    // Empty the cache, so the installs below go to the registry.
+    fs::remove_dir_all(sandbox.home().join("cache")).expect("empty the cache");
+
     // `ocp install` pulls with the same login: a wrong password changes nothing in the
     // environment or the cache, the right one installs.
     let env = sandbox.dir.path().join("venv");

@@ -360,8 +360,10 @@ fn run_site(args: SiteArgs, shell: &mut Shell) -> anyhow::Result<ExitCode> {
             })?,
         _ => time::OffsetDateTime::now_utc(),
     };
+    let registry_login = super::install::registry_login(&location);
     let opts = crate::ops::site::SiteOpts {
         location,
+        registry_login,
         freshness: if args.offline {
             crate::ops::registry::Freshness::Offline
         } else {

@@ -259,11 +259,7 @@ fn execute(
     let offline = offline || common.lock.frozen;
     let trusted_keys = trusted_keys(&home)?;
     let location = registry::locate(&home, index.as_deref())?;
-    // Pulls need no upload host; an incomplete upload setting is `ocp publish`'s to report.
-    let variables = |name: &str| std::env::var(name).ok();
-    let credential = registry::upload_credential(&location, &variables).unwrap_or(None);
-    let registry_login =
-        Credentials::new(credential, &variables, dirs::home_dir().as_deref()).registry;
+    let registry_login = registry_login(&location);
     let opts = InstallOpts {
         specs,
         env,
@@ -688,4 +684,13 @@ fn tree_children(
             )),
         }
     }
+}
+
+/// The user's login for pulling tarballs from the OCI registry of `location`: ocp's own
+/// `[registries.NAME]` credential, then Docker's and Helm's files. Pulls need no upload
+/// host, so an incomplete upload setting is left for `ocp publish` to report.
+pub(super) fn registry_login(location: &registry::IndexLocation) -> crate::oci::Login {
+    let variables = |name: &str| std::env::var(name).ok();
+    let credential = registry::upload_credential(location, &variables).unwrap_or(None);
+    Credentials::new(credential, &variables, dirs::home_dir().as_deref()).registry
 }

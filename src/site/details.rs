@@ -94,7 +94,7 @@ fn tarball_bytes(
                 &access.options,
                 &NoReporter,
             )
-            .map_err(|error| error.to_string())?;
+            .map_err(|error| crate::error::chain_text(&error))?;
             fetched
                 .into_iter()
                 .next()
