@@ -190,6 +190,11 @@ fn publish_pushes_an_oci_artifact_and_install_pulls_it_by_digest() {
         report["tarball"],
         format!("oci://{}/{REPOSITORY}@{digest}", registry.host)
     );
+    common::assert_matches_schema(
+        include_str!("../schemas/publish-report.schema.json"),
+        &report,
+    );
+    common::assert_matches_schema(include_str!("../schemas/index-entry.schema.json"), &entry);
 
     // The tag names exactly the recorded manifest: an OCI 1.1 artifact with the empty
     // config and the tarball as its one layer.
