@@ -67,6 +67,11 @@ fn basic(user: &str, password: &str) -> String {
 /// A key, a package at `version`, and an index with OCI storage below
 /// `<registry>/ocp`, pushed to a bare repository; returns (key, package, bare index).
 fn setup(sandbox: &Sandbox, registry: &Registry, version: &str) -> (PathBuf, PathBuf, PathBuf) {
+    setup_at(sandbox, &registry.host, version)
+}
+
+/// [`setup`] for a registry at `host`, which need not be running.
+fn setup_at(sandbox: &Sandbox, host: &str, version: &str) -> (PathBuf, PathBuf, PathBuf) {
     let key = sandbox.signing_key("me");
     let root = sandbox.work().join("shopify-osiris");
     run_ok(
@@ -83,7 +88,7 @@ fn setup(sandbox: &Sandbox, registry: &Registry, version: &str) -> (PathBuf, Pat
             .args(["index", "init"])
             .arg(&work)
             .args(["--storage", "oci", "--repository"])
-            .arg(format!("{}/ocp", registry.host)),
+            .arg(format!("{host}/ocp")),
     );
     assert!(
         stderr(&init).contains("tarballs pushed to the OCI registry"),
@@ -660,4 +665,31 @@ fn a_moved_tag_is_caught_and_a_published_tag_is_never_moved() {
         text.contains(&moved_digest) && text.contains(&first),
         "{text}"
     );
+}
+
+#[test]
+fn an_unreachable_registry_is_refused_and_the_index_is_left_as_it_was() {
+    // A port on which nothing listens.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port();
+    let host = format!("127.0.0.1:{port}");
+    let sandbox = Sandbox::new();
+    let (key, root, bare) = setup_at(&sandbox, &host, "1.0.0");
+    let index = bare.display().to_string();
+    let before = tree_state(&bare);
+    let output = publish(&sandbox, &root, &index, &key);
+    refused(
+        &output,
+        &format!("the request to `http://{host}/v2/ocp/shopify-osiris/manifests/1.0.0` failed"),
+    );
+    assert!(
+        stderr(&output).contains(&format!(
+            "help: check that `http://{host}` is the registry's address"
+        )),
+        "{}",
+        stderr(&output)
+    );
+    assert_same_tree("the index", &before, &tree_state(&bare));
 }

@@ -247,7 +247,10 @@ impl Client {
             if let Some(authorization) = authorization.filter(|_| own_origin) {
                 request = request.header(reqwest::header::AUTHORIZATION, authorization);
             }
-            request.send().map_err(|error| http_error(url, &error))
+            // The URL is in ocp's own message already.
+            request
+                .send()
+                .map_err(|error| http_error(url, &error.without_url()))
         };
         let response = attempt(cached.as_deref().map(String::as_str))?;
         if response.status().as_u16() != 401 || !own_origin {
@@ -369,7 +372,7 @@ impl Client {
         };
         let response = request
             .send()
-            .map_err(|error| token_error(error_chain(&error)))?;
+            .map_err(|error| token_error(error_chain(&error.without_url())))?;
         let status = response.status().as_u16();
         if matches!(status, 401 | 403) {
             return Err(unauthorized(detail_of(response)));

@@ -128,6 +128,12 @@ impl OciError {
                 "the registry served other bytes than the digest it was asked for; nothing was used, tell the registry's administrators"
                     .to_owned(),
             ),
+            OciError::Http { url, .. } => reqwest::Url::parse(url).ok().map(|url| {
+                format!(
+                    "check that `{}` is the registry's address and that it can be reached from here, then try again",
+                    url.origin().ascii_serialization()
+                )
+            }),
             OciError::Helper { helper, .. } => Some(format!(
                 "check that `docker-credential-{helper}` is on PATH and works (`docker-credential-{helper} list`), or log in again"
             )),
@@ -167,6 +173,22 @@ mod tests {
                 .help()
                 .is_none()
         );
+    }
+
+    #[test]
+    fn a_network_error_names_the_registry_to_check() {
+        let failed = |url: &str| OciError::Http {
+            url: url.to_owned(),
+            reason: "connection refused".to_owned(),
+        };
+        let help = failed("http://127.0.0.1:5000/v2/ocp/x/manifests/1.0.0")
+            .help()
+            .expect("help");
+        assert!(
+            help.starts_with("check that `http://127.0.0.1:5000` is"),
+            "{help}"
+        );
+        assert!(failed("").help().is_none());
     }
 
     #[test]
