@@ -62,6 +62,22 @@ pub fn with_help(error: impl Into<anyhow::Error>, help: impl Into<String>) -> an
     })
 }
 
+/// An error and its sources on one line, `a: b: c`, leaving out a cause whose text the line
+/// already holds (reqwest repeats its causes).
+pub fn chain_text(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 /// The help line nearest the top of the error chain, if any layer attached one.
 pub fn find_help(error: &anyhow::Error) -> Option<&str> {
     error

@@ -12,6 +12,11 @@
 //! Layout, under the root the caller passes (`OCP_HOME/cache`):
 //! `v1/sha256/<first two hex digits>/<64 hex digits>.tar.gz`.
 //!
+//! A tarball in an OCI registry (`oci://…@sha256:…`) comes through the same cache and the
+//! same checks: its manifest is read by digest and must name, as its tarball layer, exactly
+//! the sha256 the index records before the blob is downloaded, and the blob's bytes are
+//! hashed here as they arrive (never trusting the registry's digest header).
+//!
 //! This module is domain code: it reports through a [`Reporter`] and never prints. It does
 //! not check signatures or unpack anything; that is the store's job.
 
@@ -26,6 +31,7 @@ use sha2::{Digest, Sha256};
 
 use crate::index::storage::{self, Source};
 use crate::model::Checksum;
+use crate::oci;
 use crate::progress::Reporter;
 
 /// One tarball to fetch.
@@ -70,6 +76,8 @@ pub struct FetchOptions {
     pub attempts: u32,
     /// The pause after the first failed try; it doubles after each further one.
     pub backoff: Duration,
+    /// Credentials for `oci://` locations, from the user's configuration.
+    pub registry: oci::Login,
 }
 
 impl FetchOptions {
@@ -81,6 +89,7 @@ impl FetchOptions {
             jobs: 4,
             attempts: 3,
             backoff: Duration::from_millis(250),
+            registry: oci::Login::anonymous(),
         }
     }
 }
@@ -145,19 +154,29 @@ pub enum FetchError {
         #[source]
         source: std::io::Error,
     },
+    #[error("failed to download {name} {version} from `{location}`")]
+    Registry {
+        name: String,
+        version: String,
+        location: String,
+        #[source]
+        source: Box<oci::OciError>,
+    },
 }
 
 impl FetchError {
     /// What the user can do about it, where there is something.
-    pub fn help(&self) -> Option<&'static str> {
-        match self {
+    pub fn help(&self) -> Option<String> {
+        let fixed = match self {
+            FetchError::Registry { source, .. } => return source.help(),
             FetchError::NotCached { .. } => Some("run without `--offline` to download it"),
             FetchError::ChecksumMismatch(_) => Some(
                 "the file was changed after it was published, or the download was tampered with; tell the index's maintainers",
             ),
             FetchError::Download { .. } => Some("check the network connection and try again"),
             _ => None,
-        }
+        };
+        fixed.map(str::to_owned)
     }
 }
 
@@ -254,6 +273,25 @@ fn fetch_each(
     } else {
         None
     };
+    let registry = if missing
+        .iter()
+        .any(|&p| items[p].location.starts_with("oci://"))
+    {
+        Some(
+            oci::Client::new(options.registry.clone()).map_err(|source| FetchError::Registry {
+                name: items[missing[0]].name.clone(),
+                version: items[missing[0]].version.clone(),
+                location: items[missing[0]].location.clone(),
+                source: Box::new(source),
+            })?,
+        )
+    } else {
+        None
+    };
+    let clients = Clients {
+        http: client.as_ref(),
+        registry: registry.as_ref(),
+    };
     let workers = options.jobs.clamp(1, missing.len().max(1));
     std::thread::scope(|scope| {
         for _ in 0..workers {
@@ -267,7 +305,7 @@ fn fetch_each(
                         break;
                     };
                     let item = &items[position];
-                    let outcome = fetch_one(cache, item, options, client.as_ref(), reporter);
+                    let outcome = fetch_one(cache, item, options, clients, reporter);
                     if outcome.is_err() {
                         stop.store(true, Ordering::SeqCst);
                     } else {
@@ -311,6 +349,13 @@ fn fetch_each(
     Ok(results.into_iter().flatten().collect())
 }
 
+/// The clients downloads share: HTTP for URLs, a registry client for `oci://`.
+#[derive(Clone, Copy)]
+struct Clients<'a> {
+    http: Option<&'a reqwest::blocking::Client>,
+    registry: Option<&'a oci::Client>,
+}
+
 /// What went wrong with one try, and whether another try could help.
 enum TryError {
     Retry(String),
@@ -321,7 +366,7 @@ fn fetch_one(
     cache: &Cache,
     item: &FetchItem,
     options: &FetchOptions,
-    client: Option<&reqwest::blocking::Client>,
+    clients: Clients<'_>,
     reporter: &dyn Reporter,
 ) -> Result<Fetched, FetchError> {
     let source = storage::locate(&item.location, &options.index_root).map_err(|source| {
@@ -342,9 +387,13 @@ fn fetch_one(
     for attempt in 1..=attempts {
         let outcome = match &source {
             Source::File(path) => copy_file(item, path, directory, reporter),
-            Source::Url(url) => match client {
+            Source::Url(url) => match clients.http {
                 Some(client) => download(item, client, url, directory, reporter),
                 None => Err(TryError::Retry("no HTTP client".to_owned())),
+            },
+            Source::Oci(reference) => match clients.registry {
+                Some(client) => pull(item, client, reference, directory, reporter),
+                None => Err(TryError::Retry("no registry client".to_owned())),
             },
         };
         match outcome {
@@ -429,6 +478,58 @@ fn download(
     {
         return Err(TryError::Retry(format!(
             "the connection closed after {received} of {length} bytes"
+        )));
+    }
+    Ok((temp, actual))
+}
+
+/// One pull from a registry into a temporary file: the manifest (by digest), whose tarball
+/// layer must be the sha256 the index expects, then the blob, hashed as it arrives.
+fn pull(
+    item: &FetchItem,
+    client: &oci::Client,
+    reference: &oci::Reference,
+    directory: &Path,
+    reporter: &dyn Reporter,
+) -> Result<(tempfile::NamedTempFile, Checksum), TryError> {
+    let failed = |source: oci::OciError| {
+        if source.is_transient() {
+            TryError::Retry(source.to_string())
+        } else {
+            TryError::Fatal(FetchError::Registry {
+                name: item.name.clone(),
+                version: item.version.clone(),
+                location: item.location.clone(),
+                source: Box::new(source),
+            })
+        }
+    };
+    let (digest, size) = oci::artifact::tarball_of(client, reference).map_err(failed)?;
+    if digest != oci::Digest::of_checksum(&item.sha256) {
+        return Err(TryError::Fatal(FetchError::ChecksumMismatch(Box::new(
+            ChecksumMismatch {
+                name: item.name.clone(),
+                version: item.version.clone(),
+                location: item.location.clone(),
+                expected: item.sha256.clone(),
+                actual: digest
+                    .hex()
+                    .parse()
+                    .map_err(|_| TryError::Retry("the layer digest is invalid".to_owned()))?,
+            },
+        ))));
+    }
+    let response = client
+        .open_blob(&reference.repository, &digest)
+        .map_err(failed)?;
+    reporter.item_started(&item.label(), Some(size));
+    // One byte more than the manifest promises is enough to tell a longer blob apart (its
+    // sha256 then differs, which the caller refuses); a shorter one was cut off.
+    let (temp, actual, received) =
+        write_temp(item, response.take(size + 1), directory, reporter, true)?;
+    if received < size {
+        return Err(TryError::Retry(format!(
+            "the registry sent {received} bytes of a {size}-byte tarball"
         )));
     }
     Ok((temp, actual))
@@ -528,15 +629,5 @@ fn persist(temp: tempfile::NamedTempFile, target: &Path) -> Result<(), FetchErro
 }
 
 fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut reason = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !reason.contains(&text) {
-            reason.push_str(": ");
-            reason.push_str(&text);
-        }
-        source = cause.source();
-    }
-    reason
+    crate::error::chain_text(error)
 }

@@ -55,6 +55,10 @@
 //!     with the recovery of a transaction a killed process left;
 //!   - [`fetch`]: downloads of tarballs into the cache keyed by sha256 (several at once,
 //!     with retries, checked before they enter the cache), or from the cache alone offline.
+//!   - [`oci`]: OCI registries as tarball storage: the distribution-spec client (blocking
+//!     reqwest, the bearer-token flow, credentials from ocp's settings, Docker's and Helm's
+//!     `config.json` and credential helpers), the OCP artifact's manifests, create-only
+//!     pushes and pulls checked against the signed sha256.
 //!   - [`site`]: the component directory, a static site made from an index (catalog of
 //!     packages with verified signatures, tarball details, sanitized Markdown, askama pages,
 //!     a prebuilt search index, incremental output).
@@ -110,6 +114,7 @@ pub mod intake;
 pub mod lockfile;
 pub mod migrate;
 pub mod model;
+pub mod oci;
 pub mod ops;
 pub mod package;
 pub mod policy;

@@ -357,7 +357,10 @@ fn offline_without_a_cached_entry_says_to_go_online() {
 
     assert!(matches!(error, FetchError::NotCached { .. }), "{error:?}");
     assert!(error.to_string().contains("a-osiris 1.0.0"), "{error}");
-    assert_eq!(error.help(), Some("run without `--offline` to download it"));
+    assert_eq!(
+        error.help().as_deref(),
+        Some("run without `--offline` to download it")
+    );
     assert_eq!(world.server.get_count(), 0);
 }
 

@@ -57,6 +57,7 @@ fn entry() -> impl Strategy<Value = IndexEntry> {
                 key_id,
                 yanked,
                 published: "2026-01-01T00:00:00Z".to_owned(),
+                oci_manifest: None,
             },
         )
 }

@@ -250,6 +250,7 @@ fn unpack_and_check(bytes: &[u8]) -> Result<(), TestCaseError> {
         key_id: "0123456789ABCDEF".into(),
         yanked: false,
         published: String::new(),
+        oci_manifest: None,
     };
     let result = store.ensure(&entry, &tarball);
     prop_assert!(fs::read_dir(&outside).expect("read").next().is_none());

@@ -67,6 +67,7 @@ pub fn entry(
         key_id: "0123456789ABCDEF".to_owned(),
         yanked: false,
         published: "2026-01-01T00:00:00Z".to_owned(),
+        oci_manifest: None,
     }
 }
 

@@ -38,6 +38,9 @@ enum StorageKind {
     Directory,
     /// Tarballs are uploaded with HTTP PUT (`--upload-url`); the token is each publisher's own
     Http,
+    /// Tarballs are pushed as OCI artifacts to a registry (`--repository`): GHCR, Harbor, ECR,
+    /// ACR, Artifactory, `distribution`
+    Oci,
 }
 
 /// Create a new index as a git repository
@@ -47,7 +50,7 @@ enum StorageKind {
 /// tree, so a path to it works as `--index` as it is; or push it to any git host.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  ocp index init ./ocp-index\n  ocp index init ./ocp-index --storage directory --storage-path /srv/ocp\n  ocp index init ./ocp-index --storage http --upload-url 'https://files.example.com/ocp/{name}/{file}'\n\nWith HTTP storage, each publisher names the token and the host it may go to in their own\n`OCP_HOME/config.toml` (`token-env` and `upload-host` under `[registries.NAME]`); the index\nnever chooses credentials."
+    after_help = "Examples:\n  ocp index init ./ocp-index\n  ocp index init ./ocp-index --storage directory --storage-path /srv/ocp\n  ocp index init ./ocp-index --storage http --upload-url 'https://files.example.com/ocp/{name}/{file}'\n  ocp index init ./ocp-index --storage oci --repository ghcr.io/acme/ocp\n\nWith HTTP storage, each publisher names the token and the host it may go to in their own\n`OCP_HOME/config.toml` (`token-env` and `upload-host` under `[registries.NAME]`); the index\nnever chooses credentials. With OCI storage, each version is pushed to\n`<repository>/<package>:<version>` with the publisher's registry login (`docker login`,\n`helm registry login`, `oras login`, or `username` and `token-env` in that file); a registry\non 127.0.0.1 or localhost is spoken to over plain HTTP."
 )]
 struct InitArgs {
     /// Where to create the index (a new or empty directory)
@@ -64,6 +67,11 @@ struct InitArgs {
     /// With `--storage http`: the upload URL template; `{name}` and `{file}` are replaced
     #[arg(long, value_name = "URL")]
     upload_url: Option<String>,
+
+    /// With `--storage oci`: the registry and repository below which packages are pushed
+    /// (`ghcr.io/acme/ocp`)
+    #[arg(long, value_name = "REGISTRY/PATH")]
+    repository: Option<String>,
 
     /// No longer part of an index: credentials come from each publisher's configuration
     #[arg(long, value_name = "VAR", hide = true)]
@@ -246,6 +254,23 @@ pub fn run(args: IndexArgs, shell: &mut Shell) -> anyhow::Result<ExitCode> {
                     }
                     Storage::Http { upload }
                 }
+                StorageKind::Oci => {
+                    let repository = args.repository.ok_or_else(|| {
+                        helped(
+                            "`--storage oci` needs `--repository REGISTRY/PATH`",
+                            "for example `--repository ghcr.io/acme/ocp`",
+                        )
+                    })?;
+                    let parsed = crate::oci::Repository::parse(&repository).map_err(|error| {
+                        helped(
+                            error.to_string(),
+                            "name the registry host and the path below it, for example `ghcr.io/acme/ocp` or `127.0.0.1:5000/ocp`",
+                        )
+                    })?;
+                    Storage::Oci {
+                        repository: parsed.to_string(),
+                    }
+                }
             };
             ops::init(shell, &args.path, storage)?;
             Ok(ExitCode::SUCCESS)
@@ -335,8 +360,10 @@ fn run_site(args: SiteArgs, shell: &mut Shell) -> anyhow::Result<ExitCode> {
             })?,
         _ => time::OffsetDateTime::now_utc(),
     };
+    let registry_login = super::install::registry_login(&location);
     let opts = crate::ops::site::SiteOpts {
         location,
+        registry_login,
         freshness: if args.offline {
             crate::ops::registry::Freshness::Offline
         } else {

@@ -11,6 +11,7 @@ use super::Format;
 use crate::activate;
 use crate::error::{HelpExt, helped};
 use crate::home;
+use crate::index::storage::Credentials;
 use crate::ops::environment;
 use crate::ops::install::{self as ops, InstallOpts, PythonDeps, Unlock};
 use crate::ops::registry::{self, Freshness};
@@ -289,11 +290,14 @@ fn execute(
     };
     let offline = settings.offline.value;
     let trusted_keys = trusted_keys(&home, &settings)?;
+    let location = registry::locate(&home, settings.index.value.as_deref())?;
+    let registry_login = registry_login(&location);
     let opts = InstallOpts {
         specs,
         env,
         python_version,
-        location: registry::locate(&home, settings.index.value.as_deref())?,
+        location,
+        registry_login,
         freshness: if offline {
             Freshness::Offline
         } else {
@@ -753,4 +757,13 @@ fn tree_children(
             )),
         }
     }
+}
+
+/// The user's login for pulling tarballs from the OCI registry of `location`: ocp's own
+/// `[registries.NAME]` credential, then Docker's and Helm's files. Pulls need no upload
+/// host, so an incomplete upload setting is left for `ocp publish` to report.
+pub(super) fn registry_login(location: &registry::IndexLocation) -> crate::oci::Login {
+    let variables = |name: &str| std::env::var(name).ok();
+    let credential = registry::upload_credential(location, &variables).unwrap_or(None);
+    Credentials::new(credential, &variables, dirs::home_dir().as_deref()).registry
 }

@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::Format;
 use super::key::{password_source, secret_key_source};
 use crate::error::HelpExt;
+use crate::index::storage::Credentials;
 use crate::ops::publish::{self as ops, PublishOpts};
 use crate::ops::registry;
 use crate::shell::Shell;
@@ -96,7 +97,9 @@ pub fn run(args: PublishArgs, shell: &mut Shell) -> anyhow::Result<ExitCode> {
         .map(|d| d.as_secs())
         .unwrap_or(0);
     let location = registry::locate(&home, args.index.as_deref())?;
-    let credential = registry::upload_credential(&location, &|name| std::env::var(name).ok())?;
+    let env = |name: &str| std::env::var(name).ok();
+    let credential = registry::upload_credential(&location, &env)?;
+    let credentials = Credentials::new(credential, &env, dirs::home_dir().as_deref());
     let opts = PublishOpts {
         path: args.path,
         location,
@@ -106,7 +109,7 @@ pub fn run(args: PublishArgs, shell: &mut Shell) -> anyhow::Result<ExitCode> {
         password: password_source(),
         mtime,
         now,
-        credential,
+        credentials,
     };
     let published = ops::publish(shell, opts)?;
     match args.format {

@@ -68,6 +68,12 @@ pub struct IndexEntry {
     pub yanked: bool,
     /// When it was published, RFC 3339 in UTC.
     pub published: String,
+    /// With `oci` storage: the digest of the version's OCI manifest (`sha256:…`), which
+    /// `ocp install` pulls by. Not signed: it only locates the tarball, whose sha256 is signed
+    /// and checked after the pull (and the manifest holds the signature's subject, so the
+    /// signature could not cover it). Absent for other storage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oci_manifest: Option<String>,
 }
 
 /// `config.json` at the root of an index.
@@ -104,6 +110,13 @@ pub enum Storage {
         /// The upload URL template (`https://host/ocp/{name}/{file}`).
         upload: String,
     },
+    /// An OCI registry (`ghcr.io/acme/ocp`): each version is an OCI artifact in the
+    /// repository `<repository>/<name>`, tagged by its version (see [`crate::oci`]). The
+    /// credentials come from the publisher's own configuration (ocp's, Docker's or Helm's).
+    Oci {
+        /// The registry and repository path below which packages are stored.
+        repository: String,
+    },
 }
 
 /// What the index demands of every entry.
@@ -137,6 +150,12 @@ impl IndexConfig {
                 format!("file://{}/{{name}}/{{file}}", path.trim_end_matches('/'))
             }
             Storage::Http { upload } => upload.clone(),
+            Storage::Oci { repository } => format!(
+                "oci://{}/{{name}}",
+                repository
+                    .trim_start_matches("oci://")
+                    .trim_end_matches('/')
+            ),
         };
         IndexConfig {
             format_version: FORMAT_VERSION,
@@ -149,6 +168,24 @@ impl IndexConfig {
     /// The download location of a version's tarball: a URL, or a path relative to the index.
     pub fn download_location(&self, name: &str, version: &str) -> String {
         expand(&self.download, name, version)
+    }
+
+    /// Where `entry`'s tarball is read from: its [`IndexConfig::download_location`], which
+    /// for an `oci://` download names the repository and gets the entry's manifest digest
+    /// (`@sha256:…`) or, for an entry that records none, its version's tag.
+    pub fn entry_location(&self, entry: &IndexEntry) -> String {
+        let location = self.download_location(&entry.name, &entry.version);
+        if !location.starts_with("oci://") {
+            return location;
+        }
+        match &entry.oci_manifest {
+            Some(digest) => format!("{location}@{digest}"),
+            None => format!(
+                "{location}:{}",
+                crate::oci::Tag::for_version(&entry.version)
+                    .map_or_else(|_| entry.version.clone(), |tag| tag.to_string())
+            ),
+        }
     }
 }
 
@@ -318,6 +355,14 @@ impl IndexEntry {
             &time::format_description::well_known::Rfc3339,
         )
         .map_err(|_| format!("`published` is not an RFC 3339 time: `{}`", self.published))?;
+        if let Some(digest) = &self.oci_manifest {
+            digest.parse::<crate::oci::Digest>().map_err(|_| {
+                format!(
+                    "oci_manifest `{}` is not `sha256:` and 64 lowercase hex digits",
+                    digest.escape_debug()
+                )
+            })?;
+        }
         Ok(())
     }
 
@@ -350,6 +395,7 @@ impl IndexEntry {
             key_id,
             yanked: false,
             published,
+            oci_manifest: None,
         }
     }
 }
@@ -496,6 +542,7 @@ pub(crate) fn example_entry() -> IndexEntry {
         key_id: "0123456789ABCDEF".into(),
         yanked: false,
         published: "2026-11-26T06:00:00Z".into(),
+        oci_manifest: None,
     }
 }
 
@@ -559,6 +606,10 @@ mod tests {
             (|e| e.osiris = ">>0.5".into(), "not a valid version range"),
             (|e| e.key_id = "x".into(), "key_id"),
             (|e| e.sha256 = "XY".into(), "sha256"),
+            (
+                |e| e.oci_manifest = Some("sha256:AB".into()),
+                "oci_manifest",
+            ),
         ];
         for (edit, expected) in cases {
             let mut entry = valid_entry();

@@ -1,12 +1,15 @@
-//! Where tarballs live: inside the index repository, in a directory, or on an HTTP server that
-//! accepts `PUT`. Storing is create-only: the same bytes already there are a success, other
-//! bytes an error, and nothing is ever replaced. It tells the caller whether it created the
-//! file, so a publish that fails later can take back only what it stored. Fetching reads
-//! `file://`, `http://`, `https://` and index-relative paths.
+//! Where tarballs live: inside the index repository, in a directory, on an HTTP server that
+//! accepts `PUT`, or in an OCI registry. Storing is create-only: the same bytes already there
+//! are a success, other bytes an error, and nothing is ever replaced (in a registry: a
+//! version's tag never moves, see [`crate::oci::artifact`]). It tells the caller whether it
+//! created the file, so a publish that fails later can take back only what it stored.
+//! Fetching reads `file://`, `http://`, `https://`, `oci://` and index-relative paths.
 //!
 //! An upload token is a [`Credential`] from the user's own configuration: it names the one
 //! host the token may be sent to, and an upload URL on any other host, or a redirect to one,
-//! is refused before the token leaves the machine.
+//! is refused before the token leaves the machine. Registry credentials are an
+//! [`crate::oci::Login`], also from the user's configuration only; [`fetch`] (for `ocp index
+//! verify` and `ocp index migrate`) reads the standard Docker and Helm files for it.
 
 use std::fs;
 use std::io::Write;
@@ -15,6 +18,7 @@ use std::time::Duration;
 
 use super::format::{IndexConfig, Storage};
 use crate::model::Checksum;
+use crate::oci;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -56,12 +60,21 @@ pub enum StorageError {
     UnsupportedLocation { location: String },
     #[error("`{url}` answered HTTP {status}")]
     Status { url: String, status: u16 },
+    #[error(transparent)]
+    Oci(Box<oci::OciError>),
+}
+
+impl From<oci::OciError> for StorageError {
+    fn from(error: oci::OciError) -> Self {
+        StorageError::Oci(Box::new(error))
+    }
 }
 
 impl StorageError {
     /// What the user can do about it, when the message alone does not say.
-    pub fn help(&self) -> Option<&'static str> {
-        match self {
+    pub fn help(&self) -> Option<String> {
+        let fixed = match self {
+            StorageError::Oci(error) => return error.help(),
             StorageError::WrongHost { .. } => Some(
                 "if the index really moved its uploads, check that with its maintainers, then change `upload-host` under `[registries.NAME]` in `OCP_HOME/config.toml`",
             ),
@@ -72,7 +85,8 @@ impl StorageError {
                 "a version's tarball never changes: publish a new version, or ask the index's maintainers about the stray file",
             ),
             _ => None,
-        }
+        };
+        fixed.map(str::to_owned)
     }
 }
 
@@ -90,6 +104,37 @@ pub enum StoredAt {
     InIndex(String),
     File(PathBuf),
     Url(String),
+    /// A manifest in an OCI registry, by digest.
+    Oci(oci::Reference),
+}
+
+/// The user's credentials for storing tarballs: the upload token of HTTP storage, and the
+/// registry login of OCI storage.
+#[derive(Debug, Clone, Default)]
+pub struct Credentials {
+    pub upload: Option<Credential>,
+    pub registry: oci::Login,
+}
+
+impl Credentials {
+    /// The upload token and the registry login of the user's configuration: ocp's own
+    /// credential first (for a registry on its `upload-host`, when it names a `username`),
+    /// then Docker's and Helm's credential files, found through `env` and `home` as those
+    /// tools find them.
+    pub fn new(
+        upload: Option<Credential>,
+        env: &dyn Fn(&str) -> Option<String>,
+        home: Option<&Path>,
+    ) -> Credentials {
+        let mut registry = oci::Login::from_files(oci::Login::standard_files(env, home));
+        if let Some((host, username, token, origin)) = upload
+            .as_ref()
+            .and_then(|credential| credential.registry_login("ocp's `[registries.NAME]` settings"))
+        {
+            registry = registry.with_configured(host, username, token, origin);
+        }
+        Credentials { upload, registry }
+    }
 }
 
 /// A bearer token for HTTP uploads and the one host it may be sent to, both resolved by the
@@ -99,6 +144,7 @@ pub struct Credential {
     token: zeroize::Zeroizing<String>,
     host: String,
     port: Option<u16>,
+    username: Option<String>,
 }
 
 impl std::fmt::Debug for Credential {
@@ -127,7 +173,31 @@ impl Credential {
             token: zeroize::Zeroizing::new(token),
             host: name.to_ascii_lowercase(),
             port,
+            username: None,
         })
+    }
+
+    /// The same token with the user name a registry knows it by (`[registries.NAME]
+    /// username`).
+    pub fn with_username(mut self, username: Option<String>) -> Credential {
+        self.username = username.filter(|name| !name.is_empty());
+        self
+    }
+
+    /// This token as the login for an OCI registry on its host, when it has a user name.
+    /// `origin` says where it came from, for messages.
+    pub fn registry_login(
+        &self,
+        origin: &str,
+    ) -> Option<(oci::Registry, String, zeroize::Zeroizing<String>, String)> {
+        let registry = oci::Registry::parse(&self.host_text()).ok()?;
+        let username = self.username.clone()?;
+        Some((
+            registry,
+            username.clone(),
+            self.token.clone(),
+            format!("the credentials of `{username}` from {origin}"),
+        ))
     }
 
     fn host_text(&self) -> String {
@@ -163,15 +233,18 @@ impl Credential {
     }
 }
 
-/// Stores a version's tarball as the index's storage says.
+/// Stores a version's tarball (with its minisign `signature`, which a registry keeps beside
+/// it) as the index's storage says.
 pub fn store(
     config: &IndexConfig,
     index_root: &Path,
     name: &str,
     version: &str,
     bytes: &[u8],
-    credential: Option<&Credential>,
+    signature: &str,
+    credentials: &Credentials,
 ) -> Result<(StoredAt, Stored), StorageError> {
+    let credential = credentials.upload.as_ref();
     match &config.storage {
         Storage::Index => {
             let relative = config.download_location(name, version);
@@ -190,13 +263,37 @@ pub fn store(
             let outcome = put(&url, bytes, credential)?;
             Ok((StoredAt::Url(url), outcome))
         }
+        Storage::Oci { repository } => {
+            let base = oci::Repository::parse(repository)?;
+            let client = oci::Client::new(credentials.registry.clone())?;
+            let file = super::format::tarball_file_name(name, version);
+            let package = oci::artifact::Package {
+                name,
+                version,
+                file: &file,
+                tarball: bytes,
+                signature,
+            };
+            let pushed = oci::artifact::push(&client, &base, &package)?;
+            let outcome = if pushed.created {
+                Stored::Created
+            } else {
+                Stored::AlreadyThere
+            };
+            Ok((StoredAt::Oci(pushed.reference), outcome))
+        }
     }
 }
 
 /// Takes back a tarball that [`store`] created (after a publish that could not land). The
 /// caller makes sure nobody else relies on it first.
-pub fn unstore(at: &StoredAt, credential: Option<&Credential>) -> Result<(), StorageError> {
+pub fn unstore(at: &StoredAt, credentials: &Credentials) -> Result<(), StorageError> {
+    let credential = credentials.upload.as_ref();
     match at {
+        StoredAt::Oci(reference) => {
+            let client = oci::Client::new(credentials.registry.clone())?;
+            Ok(oci::artifact::remove(&client, reference)?)
+        }
         StoredAt::InIndex(_) => Ok(()), // the caller resets the checkout
         StoredAt::File(path) => fs::remove_file(path).map_err(|source| StorageError::Write {
             path: path.clone(),
@@ -436,18 +533,23 @@ fn get(url: &str) -> Result<Vec<u8>, StorageError> {
     }))
 }
 
-/// A download location made concrete: a URL to GET, or a file to read.
+/// A download location made concrete: a URL to GET, a file to read, or a package in an
+/// OCI registry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
     Url(String),
     File(PathBuf),
+    Oci(oci::Reference),
 }
 
-/// Resolves a download location: `http(s)://` stays a URL, `file://` and paths relative to
-/// `index_root` become files. A relative path may not leave the index (`..`, absolute).
+/// Resolves a download location: `http(s)://` stays a URL, `oci://` becomes a registry
+/// reference, `file://` and paths relative to `index_root` become files. A relative path may not leave the index (`..`, absolute).
 pub fn locate(location: &str, index_root: &Path) -> Result<Source, StorageError> {
     if location.starts_with("http://") || location.starts_with("https://") {
         return Ok(Source::Url(location.to_owned()));
+    }
+    if location.starts_with("oci://") {
+        return Ok(Source::Oci(oci::Reference::parse(location)?));
     }
     match location.strip_prefix("file://") {
         Some(path) => Ok(Source::File(PathBuf::from(path))),
@@ -470,12 +572,38 @@ pub fn locate(location: &str, index_root: &Path) -> Result<Source, StorageError>
     }
 }
 
-/// Reads a tarball from a download location: a URL, or a path relative to the index root.
+/// Reads a tarball from a download location: a URL, a registry reference (with the
+/// credentials of the standard Docker and Helm files), or a path relative to the index root.
 pub fn fetch(location: &str, index_root: &Path) -> Result<Vec<u8>, StorageError> {
     match locate(location, index_root)? {
         Source::Url(url) => get(&url),
         Source::File(path) => fs::read(&path).map_err(|source| StorageError::Read { path, source }),
+        Source::Oci(reference) => {
+            let client = oci::Client::new(oci::Login::from_environment())?;
+            Ok(oci::artifact::pull(&client, &reference)?)
+        }
     }
+}
+
+/// The digest of the manifest that the tag of `entry`'s version names now in the registry
+/// its `download` points at: what `ocp index verify --fetch` compares with the digest the
+/// entry records. `None` when the index does not download from a registry or the tag is gone.
+pub fn oci_tag_digest(
+    config: &IndexConfig,
+    entry: &super::format::IndexEntry,
+) -> Result<Option<oci::Digest>, StorageError> {
+    let location = config.download_location(&entry.name, &entry.version);
+    if !location.starts_with("oci://") {
+        return Ok(None);
+    }
+    let tag = oci::Tag::for_version(&entry.version)?;
+    let reference = oci::Reference::parse(&format!("{location}:{tag}"))?;
+    let client = oci::Client::new(oci::Login::from_environment())?;
+    Ok(oci::artifact::tag_digest(
+        &client,
+        &reference.repository,
+        &tag,
+    )?)
 }
 
 #[cfg(test)]

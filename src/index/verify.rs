@@ -28,6 +28,7 @@ pub mod codes {
     pub const HISTORY: &str = "I010";
     pub const CONFIG_CHANGED: &str = "I011";
     pub const BUILTIN_COMPONENT: &str = "I012";
+    pub const TAG_MOVED: &str = "I013";
 }
 
 /// What to check besides the current files.
@@ -35,7 +36,8 @@ pub mod codes {
 pub struct VerifyOptions {
     /// Check that history since this revision only appended lines or flipped `yanked`.
     pub since: Option<String>,
-    /// Download tarballs from http(s) locations to check their checksums.
+    /// Download tarballs from http(s) and OCI locations to check their checksums (and, in a
+    /// registry, that each version's tag still names the recorded manifest).
     pub fetch_remote: bool,
 }
 
@@ -245,13 +247,15 @@ fn check_tarball(
     file: &str,
     report: &mut VerifyReport,
 ) {
-    let location = index
-        .config()
-        .download_location(&entry.name, &entry.version);
-    if !options.fetch_remote
-        && (location.starts_with("http://") || location.starts_with("https://"))
-    {
+    let location = index.config().entry_location(entry);
+    let remote = ["http://", "https://", "oci://"]
+        .iter()
+        .any(|scheme| location.starts_with(scheme));
+    if !options.fetch_remote && remote {
         return;
+    }
+    if location.starts_with("oci://") {
+        check_tag(index, entry, here, file, report);
     }
     match storage::fetch(&location, index.root()) {
         Ok(bytes) => {
@@ -265,6 +269,36 @@ fn check_tarball(
             Diagnostic::warning(
                 codes::UNREACHABLE,
                 format!("{here}: could not check the tarball: {error}"),
+            )
+            .in_file(file),
+        ),
+    }
+}
+
+/// In a registry, the tag of a published version must still name the manifest its entry
+/// records: a moved tag means someone replaced what the version's name points at.
+fn check_tag(index: &Index, entry: &IndexEntry, here: &str, file: &str, report: &mut VerifyReport) {
+    let Some(recorded) = &entry.oci_manifest else {
+        return;
+    };
+    match storage::oci_tag_digest(index.config(), entry) {
+        Ok(Some(now)) if now.as_str() == recorded => {}
+        Ok(now) => report.findings.push(
+            Diagnostic::error(
+                codes::TAG_MOVED,
+                format!(
+                    "{here}: the registry's tag for version {} names {}, but the entry records {recorded}",
+                    entry.version,
+                    now.map_or_else(|| "nothing".to_owned(), |digest| digest.to_string())
+                ),
+            )
+            .in_file(file)
+            .help("a published version's tag never moves: ask the registry's owners who moved it, and put it back on the recorded manifest; `ocp install` pulls by digest and is not affected"),
+        ),
+        Err(error) => report.findings.push(
+            Diagnostic::warning(
+                codes::UNREACHABLE,
+                format!("{here}: could not check the registry's tag: {error}"),
             )
             .in_file(file),
         ),

@@ -329,6 +329,7 @@ fn entry(name: &str, version: &str, sha: &str) -> IndexEntry {
         key_id: "1A2B3C4D5E6F7A8B".to_owned(),
         yanked: false,
         published: "2025-01-01T00:00:00Z".to_owned(),
+        oci_manifest: None,
     }
 }
 

@@ -29,6 +29,9 @@ pub fn init(shell: &mut Shell, path: &Path, storage: Storage) -> anyhow::Result<
         Storage::Index => "tarballs stored in the index".to_owned(),
         Storage::Directory { path } => format!("tarballs stored in `{path}`"),
         Storage::Http { upload } => format!("tarballs uploaded to `{upload}`"),
+        Storage::Oci { repository } => {
+            format!("tarballs pushed to the OCI registry `{repository}`")
+        }
     };
     template::create(path, storage)
         .with_context(|| format!("failed to create an index at `{}`", path.display()))?;

@@ -21,7 +21,7 @@ use crate::build;
 use crate::error::helped;
 use crate::index::format::{self, ComponentRecord, IndexEntry, OwnerAction, OwnerEvent};
 use crate::index::git::{PushOutcome, Repo};
-use crate::index::storage::{self, Credential, Stored, StoredAt};
+use crate::index::storage::{self, Credentials, Stored, StoredAt};
 use crate::index::{Index, owners};
 use crate::model::{Checksum, ComponentName};
 use crate::ops::check;
@@ -44,8 +44,9 @@ pub struct PublishOpts {
     pub mtime: u64,
     /// Now, in seconds since 1970 (the signature's timestamp and the entry's publish time).
     pub now: u64,
-    /// The upload token and the host it may go to, from the user's configuration.
-    pub credential: Option<Credential>,
+    /// The upload token and the host it may go to, and the registry login, from the user's
+    /// configuration.
+    pub credentials: Credentials,
 }
 
 /// What a publish did (or, with `--dry-run`, would do).
@@ -129,16 +130,16 @@ pub fn publish(shell: &mut Shell, mut opts: PublishOpts) -> anyhow::Result<Publi
         crate::error::Bug(format!("the new index entry is not valid: {reason}"))
     })?;
 
-    let credential = opts.credential.as_ref();
+    let credentials = &opts.credentials;
     let mut stored: Option<(StoredAt, Stored)> = None;
-    let undo = |stored: Option<&(StoredAt, Stored)>| {
-        rollback(&open, &entry, &bytes, stored, credential);
+    let undo = |entry: &IndexEntry, stored: Option<&(StoredAt, Stored)>| {
+        rollback(&open, entry, &bytes, stored, credentials);
     };
     for attempt in 1..=MAX_ATTEMPTS {
         let claimed = match admit(index, &entry, &key) {
             Ok(claimed) => claimed,
             Err(error) => {
-                undo(stored.as_ref());
+                undo(&entry, stored.as_ref());
                 return Err(error);
             }
         };
@@ -156,11 +157,11 @@ pub fn publish(shell: &mut Shell, mut opts: PublishOpts) -> anyhow::Result<Publi
         }
         match apply_and_push(
             index,
-            &entry,
+            &mut entry,
             &key,
             claimed,
             &bytes,
-            credential,
+            credentials,
             &mut stored,
         ) {
             Ok(Some(commit)) => {
@@ -169,14 +170,18 @@ pub fn publish(shell: &mut Shell, mut opts: PublishOpts) -> anyhow::Result<Publi
                         "could not remember the index's new head: {error:#}"
                     ))?;
                 }
-                if let Some((StoredAt::File(_) | StoredAt::Url(_), Stored::AlreadyThere)) = &stored
+                if let Some((
+                    StoredAt::File(_) | StoredAt::Url(_) | StoredAt::Oci(_),
+                    Stored::AlreadyThere,
+                )) = &stored
                     && let Err(error) = storage::store(
                         index.config(),
                         index.root(),
                         &entry.name,
                         &entry.version,
                         &bytes,
-                        credential,
+                        &entry.signature,
+                        credentials,
                     )
                 {
                     shell.warn(format!("{} {} is published, but its tarball could not be checked after the push: {error}", entry.name, entry.version))?;
@@ -203,17 +208,17 @@ pub fn publish(shell: &mut Shell, mut opts: PublishOpts) -> anyhow::Result<Publi
                 shell.note(format!("another publisher pushed to `{}` first; re-applying (attempt {attempt} of {MAX_ATTEMPTS})", opts.location.name))?;
                 backoff(attempt);
                 if let Err(error) = registry::update(&open) {
-                    undo(stored.as_ref());
+                    undo(&entry, stored.as_ref());
                     return Err(error).context("failed to fetch the index after a rejected push");
                 }
             }
             Err(error) => {
-                undo(stored.as_ref());
+                undo(&entry, stored.as_ref());
                 return Err(error);
             }
         }
     }
-    undo(stored.as_ref());
+    undo(&entry, stored.as_ref());
     Err(helped(
         format!(
             "could not publish {} {}: the index kept moving ({MAX_ATTEMPTS} pushes were rejected)",
@@ -299,14 +304,15 @@ fn admit(index: &Index, entry: &IndexEntry, key: &SecretKey) -> anyhow::Result<b
 }
 
 /// Stores the tarball (once), writes the entry, commits and pushes. `Ok(None)`: the push lost
-/// a race and the caller should re-apply.
+/// a race and the caller should re-apply. A tarball stored in a registry gives the entry its
+/// manifest digest.
 fn apply_and_push(
     index: &Index,
-    entry: &IndexEntry,
+    entry: &mut IndexEntry,
     key: &SecretKey,
     claimed: bool,
     bytes: &[u8],
-    credential: Option<&Credential>,
+    credentials: &Credentials,
     stored: &mut Option<(StoredAt, Stored)>,
 ) -> anyhow::Result<Option<String>> {
     let config = index.config();
@@ -318,7 +324,8 @@ fn apply_and_push(
             &entry.name,
             &entry.version,
             bytes,
-            credential,
+            &entry.signature,
+            credentials,
         )
         .map_err(|error| match error.help() {
             Some(help) => crate::error::with_help(error, help),
@@ -333,6 +340,11 @@ fn apply_and_push(
         if stored.is_none() {
             *stored = Some(result);
         }
+    }
+    if let Some((StoredAt::Oci(reference), _)) = stored
+        && let crate::oci::Target::Digest(digest) = &reference.target
+    {
+        entry.oci_manifest = Some(digest.to_string());
     }
     let mut paths = Vec::new();
     if let Some((StoredAt::InIndex(relative), _)) = stored {
@@ -405,18 +417,20 @@ fn rollback(
     entry: &IndexEntry,
     bytes: &[u8],
     stored: Option<&(StoredAt, Stored)>,
-    credential: Option<&Credential>,
+    credentials: &Credentials,
 ) {
     let index = &open.index;
     let _ = index.repo().reset_to_origin();
-    let Some((at @ (StoredAt::File(_) | StoredAt::Url(_)), Stored::Created)) = stored else {
+    let Some((at @ (StoredAt::File(_) | StoredAt::Url(_) | StoredAt::Oci(_)), Stored::Created)) =
+        stored
+    else {
         return;
     };
     // Unknown counts as published: better an orphan tarball than an entry without one.
     if published_now(open, entry) != Some(false) {
         return;
     }
-    let _ = storage::unstore(at, credential);
+    let _ = storage::unstore(at, credentials);
     // Another publisher of the same bytes may have pushed its entry in the meantime, relying
     // on the tarball that was just taken back: then it goes back.
     if published_now(open, entry) != Some(false) {
@@ -426,7 +440,8 @@ fn rollback(
             &entry.name,
             &entry.version,
             bytes,
-            credential,
+            &entry.signature,
+            credentials,
         );
     }
 }
@@ -449,6 +464,7 @@ fn describe_location(at: &StoredAt) -> String {
         StoredAt::InIndex(relative) => relative.clone(),
         StoredAt::File(path) => path.display().to_string(),
         StoredAt::Url(url) => url.clone(),
+        StoredAt::Oci(reference) => reference.to_string(),
     }
 }
 

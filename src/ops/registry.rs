@@ -42,6 +42,8 @@ pub struct RegistrySettings {
     pub token_env: Option<String>,
     /// The one host the token may be sent to (`upload-host`).
     pub upload_host: Option<String>,
+    /// The user name an OCI registry knows the token by (`username`).
+    pub username: Option<String>,
 }
 
 /// One `[registries.NAME]` table.
@@ -211,6 +213,7 @@ fn configured(home: &Path, name: &str) -> anyhow::Result<Option<Configured>> {
         settings: RegistrySettings {
             token_env: text("token-env")?,
             upload_host: text("upload-host")?,
+            username: text("username")?,
         },
     }))
 }
@@ -251,7 +254,10 @@ pub fn upload_credential(
             ),
         ));
     };
-    Credential::new(token, &host).map(Some).ok_or_else(|| {
+    let username = env(&format!("{prefix}USERNAME")).or_else(|| settings.username.clone());
+    Credential::new(token, &host)
+        .map(|credential| Some(credential.with_username(username)))
+        .ok_or_else(|| {
         helped(
             format!(
                 "`{host}`, the upload host of the index `{}`, is not a host name",

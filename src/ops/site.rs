@@ -19,6 +19,8 @@ use crate::site::{self, SiteError, SiteInfo, SiteOptions, SiteReport, TarballAcc
 /// What `ocp index site` was asked for, resolved by the CLI.
 pub struct SiteOpts {
     pub location: IndexLocation,
+    /// Credentials for tarballs in OCI registries, from the user's configuration.
+    pub registry_login: crate::oci::Login,
     pub freshness: Freshness,
     pub out: PathBuf,
     pub title: String,
@@ -43,6 +45,7 @@ pub fn site(shell: &mut Shell, opts: &SiteOpts) -> anyhow::Result<SiteOutcome> {
     let open = registry::open(&opts.location, opts.freshness)?;
     let mut fetch = FetchOptions::new(open.index.root());
     fetch.offline = opts.freshness == Freshness::Offline;
+    fetch.registry = opts.registry_login.clone();
     let options = SiteOptions {
         info: SiteInfo {
             title: opts.title.clone(),

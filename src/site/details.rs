@@ -62,12 +62,10 @@ pub fn load(index: &Index, entry: &IndexEntry, access: &TarballAccess) -> Result
         .sha256
         .parse()
         .map_err(|_| format!("the entry's sha256 `{}` is not valid", entry.sha256))?;
-    let location = index
-        .config()
-        .download_location(&entry.name, &entry.version);
+    let location = index.config().entry_location(entry);
     let path = match storage::locate(&location, index.root()).map_err(|e| e.to_string())? {
         Source::File(path) => path,
-        Source::Url(_) => {
+        Source::Url(_) | Source::Oci(_) => {
             let item = FetchItem {
                 name: entry.name.clone(),
                 version: entry.version.clone(),
@@ -80,7 +78,7 @@ pub fn load(index: &Index, entry: &IndexEntry, access: &TarballAccess) -> Result
                 &access.options,
                 &NoReporter,
             )
-            .map_err(|error| error.to_string())?;
+            .map_err(|error| crate::error::chain_text(&error))?;
             fetched
                 .into_iter()
                 .next()

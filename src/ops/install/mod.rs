@@ -69,6 +69,8 @@ pub struct InstallOpts {
     /// `--python-version`, for resolving without an environment.
     pub python_version: Option<Version>,
     pub location: IndexLocation,
+    /// Credentials for tarballs in OCI registries, from the user's configuration.
+    pub registry_login: crate::oci::Login,
     pub freshness: Freshness,
     /// `--osiris-version`, when the environment has no Osiris or the user overrides it.
     pub osiris_version: Option<Version>,

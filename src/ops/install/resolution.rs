@@ -59,7 +59,17 @@ pub fn resolve(
             python: request.python.clone(),
         },
         &resolution,
-        |name, version| index.config().download_location(name, version),
+        |name, version| {
+            // A registry location names the entry's manifest digest.
+            resolution
+                .packages
+                .values()
+                .find(|package| package.entry.name == name && package.entry.version == version)
+                .map_or_else(
+                    || index.config().download_location(name, version),
+                    |package| index.config().entry_location(&package.entry),
+                )
+        },
     )
     .context("the index holds an entry ocp cannot lock")?;
     if let Some(path) = &opts.lockfile {

@@ -45,18 +45,21 @@ pub fn fetch_and_verify<'p>(
         items.push(FetchItem {
             name: change.name.clone(),
             version: change.version.clone(),
-            location: index
-                .config()
-                .download_location(&change.name, &change.version),
+            location: index.config().entry_location(&change.entry),
             sha256,
         });
     }
     let mut fetch_options = FetchOptions::new(index.root());
     fetch_options.offline = opts.freshness == Freshness::Offline;
+    fetch_options.registry = opts.registry_login.clone();
     let fetched = fetch::fetch_all(&cache, &items, &fetch_options, opts.reporter.as_ref())
-        .map_err(|error| match error.help() {
-            Some(help) => helped(error.to_string(), help),
-            None => anyhow::Error::new(error),
+        .map_err(|error| match (error.help(), &error) {
+            // The registry's own error is the cause worth showing.
+            (Some(help), fetch::FetchError::Registry { .. }) => {
+                crate::error::with_help(error, help)
+            }
+            (Some(help), _) => helped(error.to_string(), help),
+            (None, _) => anyhow::Error::new(error),
         })?;
     let mut fetched = fetched.into_iter();
     let mut out = Vec::new();
