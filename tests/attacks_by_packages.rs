@@ -204,7 +204,12 @@ fn package_named_pip_cannot_replace_pip() {
 
 #[test]
 fn package_named_setuptools_cannot_replace_setuptools() {
-    let world = World::new();
+    // From Python 3.12 on a seeded environment has pip only, so install the setuptools an
+    // attacker would replace.
+    let world = World::with_env(|env| {
+        let python = python::venv(env, true);
+        python::uv_install(&python, &["setuptools"]);
+    });
     let tarball = Tarball::named("setuptools", "99.0", "tools.extractor").listed();
     world.assert_install_refused(
         &tarball,
