@@ -99,7 +99,7 @@ fn freshness(offline: bool) -> Freshness {
 pub fn run_search(args: SearchArgs, shell: &mut Shell) -> anyhow::Result<ExitCode> {
     let home = home::ocp_home()?;
     let location = registry::locate(&home, args.read.index.as_deref())?;
-    let hits = ops::search(&location, freshness(args.read.offline), &args.text)?;
+    let hits = ops::search(shell, &location, freshness(args.read.offline), &args.text)?;
     match args.read.format {
         Format::Json => {
             let hits: Vec<JsonHit> = hits
@@ -148,7 +148,7 @@ fn display_range(range: &str) -> &str {
 pub fn run_info(args: InfoArgs, shell: &mut Shell) -> anyhow::Result<ExitCode> {
     let home = home::ocp_home()?;
     let location = registry::locate(&home, args.read.index.as_deref())?;
-    let info = ops::info(&location, freshness(args.read.offline), &args.name)?;
+    let info = ops::info(shell, &location, freshness(args.read.offline), &args.name)?;
     match args.read.format {
         Format::Json => shell.data(serde_json::to_string_pretty(&JsonInfo {
             format_version: 1,

@@ -6,6 +6,7 @@ pub mod add;
 pub mod build;
 pub mod changes;
 pub mod check;
+pub mod checkpoints;
 pub mod environment;
 pub mod history;
 pub mod index;

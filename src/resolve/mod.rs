@@ -35,7 +35,7 @@ use pubgrub::{PubGrubError, Ranges};
 use provider::{Node, Provider, ProviderError};
 
 pub use request::{RequiredBy, Requirement, RequirementError, Resolution, ResolvedPackage};
-pub use source::{EntrySource, IndexDirSource, MemorySource, SourceError};
+pub use source::{EntrySource, IndexDirSource, IndexSource, MemorySource, SourceError};
 pub use words::{range_words, version_words};
 
 /// What to resolve: the packages asked for and the environment they go into.

@@ -78,9 +78,7 @@ fn tarball_bytes(
         .sha256
         .parse()
         .map_err(|_| format!("the entry's sha256 `{}` is not valid", entry.sha256))?;
-    let location = index
-        .config()
-        .download_location(&entry.name, &entry.version);
+    let location = index.download_location(&entry.name, &entry.version);
     let path = match storage::locate(&location, index.root()).map_err(|e| e.to_string())? {
         Source::File(path) => path,
         Source::Url(_) => {

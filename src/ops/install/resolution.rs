@@ -10,7 +10,7 @@ use super::request::InstallRequest;
 use crate::error::helped;
 use crate::index::Index;
 use crate::lockfile::{self, LockedEnvironment, LockedIndex, Lockfile};
-use crate::resolve::{self, IndexDirSource, Resolution, ResolveOptions};
+use crate::resolve::{self, IndexSource, Resolution, ResolveOptions};
 
 /// Which version of each package to install, and the lock file that says so.
 pub struct Resolved {
@@ -23,7 +23,7 @@ pub fn resolve(
     index: &Index,
     opts: &InstallOpts,
 ) -> anyhow::Result<Resolved> {
-    let source = IndexDirSource::new(index.root());
+    let source = IndexSource::over(index.reader());
     let resolve_options = ResolveOptions {
         allow_prereleases: opts.allow_prereleases,
         time_limit: Some(opts.time_limit),
@@ -51,7 +51,7 @@ pub fn resolve(
             python: request.python.clone(),
         },
         &resolution,
-        |name, version| index.config().download_location(name, version),
+        |name, version| index.download_location(name, version),
     )
     .context("the index holds an entry ocp cannot lock")?;
     if let Some(path) = &opts.lockfile {

@@ -45,9 +45,7 @@ pub fn fetch_and_verify<'p>(
         items.push(FetchItem {
             name: change.name.clone(),
             version: change.version.clone(),
-            location: index
-                .config()
-                .download_location(&change.name, &change.version),
+            location: index.download_location(&change.name, &change.version),
             sha256,
         });
     }
