@@ -25,29 +25,10 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
-use ocp::index::format::IndexEntry;
 use ocp::resolve::{IndexDirSource, Request, Requirement, ResolveError, ResolveOptions, resolve};
 use ocp::signing::SecretKey;
 use pep440_rs::Version;
-use synthetic::{PACKAGES, PIGEONS, name, write_signed_package};
-
-/// Packages reachable from `start` through every version's dependencies: an upper bound on
-/// what a resolution can select, used to pick a request of about 50 packages.
-fn reach(index: &[Vec<IndexEntry>], start: usize) -> usize {
-    let mut seen = vec![false; index.len()];
-    let mut stack = vec![start];
-    while let Some(at) = stack.pop() {
-        if std::mem::replace(&mut seen[at], true) {
-            continue;
-        }
-        for entry in index[at].iter().rev().take(1) {
-            for dependency in &entry.dependencies {
-                stack.push(dependency.name[3..8].parse().expect("a numbered name"));
-            }
-        }
-    }
-    seen.iter().filter(|seen| **seen).count()
-}
+use synthetic::{PACKAGES, PIGEONS, name, reach, write_signed_package};
 
 struct Row {
     case: &'static str,
