@@ -527,7 +527,8 @@ fn persist(temp: tempfile::NamedTempFile, target: &Path) -> Result<(), FetchErro
     Ok(())
 }
 
-fn error_chain(error: &dyn std::error::Error) -> String {
+/// An error and its sources on one line, each cause once.
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
     let mut reason = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

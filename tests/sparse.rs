@@ -16,7 +16,7 @@ mod python;
 mod world;
 
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -117,6 +117,21 @@ impl Served {
             .args(extra))
     }
 
+    /// `ocp install app.extractor` over HTTP into the environment at `env`.
+    fn install_into(&self, env: &Path) -> Output {
+        run(self
+            .ocp()
+            .args([
+                "install",
+                "app.extractor",
+                "--no-python-deps",
+                "--index",
+                &self.url(),
+            ])
+            .arg("--env")
+            .arg(env))
+    }
+
     /// The bytes the server serves at `path` now.
     fn served(&self, path: &str) -> Vec<u8> {
         self.server.get(path).expect("the server has the file")
@@ -167,17 +182,7 @@ fn install_update_and_search_over_http() {
     let env = served.world.sandbox.dir.path().join("venv");
     osiris_env(&env, false);
     served.server.reset_counts();
-    let install = run(served
-        .ocp()
-        .args([
-            "install",
-            "app.extractor",
-            "--no-python-deps",
-            "--index",
-            &served.url(),
-        ])
-        .arg("--env")
-        .arg(&env));
+    let install = served.install_into(&env);
     assert!(install.status.success(), "{}", stderr(&install));
     assert!(
         stderr(&install).contains("Installed base-osiris v1.0.0")
@@ -303,17 +308,7 @@ fn a_stale_file_beside_a_new_checkpoint_is_refused() {
     let served = Served::new();
     let env = served.world.sandbox.dir.path().join("venv");
     osiris_env(&env, false);
-    let install = run(served
-        .ocp()
-        .args([
-            "install",
-            "app.extractor",
-            "--no-python-deps",
-            "--index",
-            &served.url(),
-        ])
-        .arg("--env")
-        .arg(&env));
+    let install = served.install_into(&env);
     assert!(install.status.success(), "{}", stderr(&install));
     let package_file = served
         .server

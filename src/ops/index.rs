@@ -78,15 +78,11 @@ pub fn migrate(shell: &mut Shell, mut opts: MigrateOpts) -> anyhow::Result<migra
         ));
     }
     let repo = Repo::at(path);
-    if repo
-        .is_dirty(path)
-        .context("failed to read the checkout's git status")?
-    {
-        return Err(helped(
-            format!("`{}` has uncommitted changes", path.display()),
-            "commit or stash them first, so the migration is one reviewable commit",
-        ));
-    }
+    refuse_uncommitted(
+        &repo,
+        path,
+        "commit or stash them first, so the migration is one reviewable commit",
+    )?;
     let key = load_secret_key(&opts.key, &mut opts.password)?;
     let done = migration::migrate(path, &key, opts.now)
         .with_context(|| format!("failed to migrate the index at `{}`", path.display()))?;
@@ -220,15 +216,11 @@ pub fn checkpoint(shell: &mut Shell, mut opts: CheckpointOpts) -> anyhow::Result
         .map_err(registry::explain_open_error)
         .with_context(|| format!("failed to open the index at `{}`", path.display()))?;
     let repo = Repo::at(path);
-    if repo
-        .is_dirty(path)
-        .context("failed to read the checkout's git status")?
-    {
-        return Err(helped(
-            format!("`{}` has uncommitted changes", path.display()),
-            "commit or stash them first: a checkpoint vouches for a commit",
-        ));
-    }
+    refuse_uncommitted(
+        &repo,
+        path,
+        "commit or stash them first: a checkpoint vouches for a commit",
+    )?;
     let head = repo.head()?;
     let manifest = snapshot::manifest_of(&repo, &head)
         .with_context(|| format!("failed to list the files of commit {head}"))?;
@@ -396,6 +388,21 @@ fn next_keys(
     }
     text.push_str(&line);
     Ok((text, Some(old.key_id())))
+}
+
+/// Refuses a checkout with uncommitted changes, since what ocp commits there must be exactly
+/// its own change; `help` says what to do first.
+fn refuse_uncommitted(repo: &Repo, path: &Path, help: &str) -> anyhow::Result<()> {
+    if repo
+        .is_dirty(path)
+        .context("failed to read the checkout's git status")?
+    {
+        return Err(helped(
+            format!("`{}` has uncommitted changes", path.display()),
+            help,
+        ));
+    }
+    Ok(())
 }
 
 /// The index's first commit, its identity when none is given.

@@ -113,10 +113,18 @@ impl FileServer {
 
     /// Serves every file below `root` at `/<relative path>` (a static site).
     pub fn serve_dir(&self, root: &std::path::Path) {
+        self.serve_below(root, |_| true);
+    }
+
+    /// Serves the files below `root` for which `keep` holds (asked of folders too).
+    fn serve_below(&self, root: &std::path::Path, keep: impl Fn(&std::path::Path) -> bool) {
         let mut stack = vec![root.to_path_buf()];
         while let Some(dir) = stack.pop() {
             for entry in std::fs::read_dir(&dir).expect("read a directory") {
                 let path = entry.expect("a directory entry").path();
+                if !keep(&path) {
+                    continue;
+                }
                 if path.is_dir() {
                     stack.push(path);
                 } else {
@@ -131,22 +139,9 @@ impl FileServer {
     /// Serves the files of an index checkout below `root` at `/<relative path>`, leaving out
     /// `.git`: what a static server of the checkout serves.
     pub fn serve_index(&self, root: &std::path::Path) {
-        let mut stack = vec![root.to_path_buf()];
-        while let Some(dir) = stack.pop() {
-            for entry in std::fs::read_dir(&dir).expect("read a directory") {
-                let path = entry.expect("a directory entry").path();
-                if path.file_name().is_some_and(|name| name == ".git") {
-                    continue;
-                }
-                if path.is_dir() {
-                    stack.push(path);
-                } else {
-                    let relative = path.strip_prefix(root).expect("below the root");
-                    let bytes = std::fs::read(&path).expect("read a file");
-                    self.put_file(&format!("/{}", relative.to_string_lossy()), &bytes);
-                }
-            }
-        }
+        self.serve_below(root, |path| {
+            path.file_name().is_none_or(|name| name != ".git")
+        });
     }
 
     /// The paths of the GETs that arrived, in order.

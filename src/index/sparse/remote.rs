@@ -18,6 +18,7 @@ use reqwest::header::{ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED};
 use serde::{Deserialize, Serialize};
 
 use super::SparseError;
+use crate::fetch::error_chain;
 use crate::index::checkpoint::{CheckpointError, check_file};
 use crate::index::reader::check_relative;
 use crate::model::Checksum;
@@ -422,18 +423,4 @@ enum Answer {
         validators: Validators,
         body: Vec<u8>,
     },
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut reason = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !reason.contains(&text) {
-            reason.push_str(": ");
-            reason.push_str(&text);
-        }
-        source = cause.source();
-    }
-    reason
 }
