@@ -192,7 +192,8 @@ fn main() {
     };
 
     let homes = tempfile::tempdir().expect("homes");
-    let mut rows: Vec<(String, Vec<Duration>, String)> = Vec::new();
+    let mut rows: Vec<(String, Vec<Duration>, Duration, String)> = Vec::new();
+    let cpu = children_cpu();
     let mut git_cold = Vec::new();
     for run in 0..COLD_RUNS {
         git_cold.push(install(
@@ -201,6 +202,8 @@ fn main() {
             &[],
         ));
     }
+    let git_cold_cpu = children_cpu() - cpu;
+    let cpu = children_cpu();
     let mut sparse_cold = Vec::new();
     let mut fetched = (0, 0);
     for run in 0..COLD_RUNS {
@@ -220,21 +223,25 @@ fn main() {
                 .sum::<usize>(),
         );
     }
+    let sparse_cold_cpu = children_cpu() - cpu;
     let warm = |url: &str, home: &str, extra: &[&str]| {
-        (0..WARM_RUNS)
+        let cpu = children_cpu();
+        let samples = (0..WARM_RUNS)
             .map(|_| install(&homes.path().join(home), url, extra))
-            .collect::<Vec<_>>()
+            .collect::<Vec<_>>();
+        (samples, children_cpu() - cpu)
     };
     server.reset_counts();
-    let sparse_warm = warm(&sparse_url, "sparse-0", &[]);
+    let (sparse_warm, sparse_warm_cpu) = warm(&sparse_url, "sparse-0", &[]);
     let warm_requests = server.gets().len() / WARM_RUNS;
     let warm_304 = server.not_modified.load(Ordering::SeqCst) / WARM_RUNS;
-    let sparse_offline = warm(&sparse_url, "sparse-0", &["--offline"]);
-    let git_warm = warm(&git_url, "git-0", &[]);
+    let (sparse_offline, sparse_offline_cpu) = warm(&sparse_url, "sparse-0", &["--offline"]);
+    let (git_warm, git_warm_cpu) = warm(&git_url, "git-0", &[]);
 
     rows.push((
         "git clone (file://), cold".to_owned(),
         git_cold.clone(),
+        git_cold_cpu,
         format!(
             "clone of a {:.1} MiB pack",
             folder_size(&bare.join("objects")) as f64 / 1_048_576.0
@@ -243,6 +250,7 @@ fn main() {
     rows.push((
         "sparse over HTTP, cold".to_owned(),
         sparse_cold.clone(),
+        sparse_cold_cpu,
         format!(
             "{} requests, {:.2} MiB",
             fetched.0,
@@ -252,29 +260,33 @@ fn main() {
     rows.push((
         "git, warm (fetch)".to_owned(),
         git_warm,
+        git_warm_cpu,
         "nothing new to fetch".to_owned(),
     ));
     rows.push((
         "sparse, warm".to_owned(),
         sparse_warm.clone(),
+        sparse_warm_cpu,
         format!("{warm_requests} request per run ({warm_304} answered 304)"),
     ));
     rows.push((
         "sparse, warm, --offline".to_owned(),
         sparse_offline.clone(),
+        sparse_offline_cpu,
         "no request: the floor".to_owned(),
     ));
 
     println!(
-        "\n{:<28} {:>11} {:>11} {:>5}  note",
-        "case", "median", "p95", "runs"
+        "\n{:<28} {:>11} {:>11} {:>11} {:>5}  note",
+        "case", "median", "p95", "cpu/run", "runs"
     );
-    for (case, samples, note) in &rows {
+    for (case, samples, cpu, note) in &rows {
         let (median, p95) = stats(samples);
         println!(
-            "{case:<28} {:>8.1} ms {:>8.1} ms {:>5}  {note}",
+            "{case:<28} {:>8.1} ms {:>8.1} ms {:>8.1} ms {:>5}  {note}",
             median.as_secs_f64() * 1e3,
             p95.as_secs_f64() * 1e3,
+            cpu.as_secs_f64() * 1e3 / samples.len() as f64,
             samples.len()
         );
     }
@@ -303,4 +315,23 @@ fn folder_size(dir: &Path) -> u64 {
         }
     }
     total
+}
+
+/// The CPU time (user and system) of the finished child processes and theirs: the steadier
+/// figure on a loaded machine, where the wall clock also counts waiting for a core. Read from
+/// `/proc/self/stat` (Linux) in clock ticks of 10 ms; zero elsewhere.
+fn children_cpu() -> Duration {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return Duration::ZERO;
+    };
+    // The fields after the command name, which ends with the last `)`: cutime and cstime
+    // are the 16th and 17th fields of the line, the 14th and 15th after it.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let ticks: u64 = after
+        .split_whitespace()
+        .skip(13)
+        .take(2)
+        .filter_map(|field| field.parse::<u64>().ok())
+        .sum();
+    Duration::from_millis(ticks * 10)
 }
