@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use ocp::resolve::{IndexDirSource, Request, Requirement, ResolveError, ResolveOptions, resolve};
 use ocp::signing::SecretKey;
 use pep440_rs::Version;
-use synthetic::{PACKAGES, PIGEONS, name, reach, write_signed_package};
+use synthetic::{PACKAGES, PIGEONS, name, typical_request, write_signed_package};
 
 struct Row {
     case: &'static str,
@@ -123,10 +123,7 @@ fn main() {
         )
         .map_or(0, |resolution| resolution.packages.len())
     };
-    let start = (0..PACKAGES / 2)
-        .filter(|at| (50..1000).contains(&reach(&index, *at)))
-        .find(|at| (48..=55).contains(&selects(*at)))
-        .expect("a package that selects about 50 others");
+    let start = typical_request(&index, selects);
     let unlimited = ResolveOptions::default();
     let limited = ResolveOptions {
         allow_prereleases: false,

@@ -20,6 +20,8 @@
 
 #![allow(clippy::print_stdout)]
 
+#[path = "common/process.rs"]
+mod process;
 #[path = "common/synthetic.rs"]
 mod synthetic;
 
@@ -37,7 +39,8 @@ use ocp::index::format::{ComponentRecord, IndexConfig, Storage, shard};
 use ocp::resolve::{IndexSource, Request, Requirement, ResolveOptions, resolve};
 use ocp::signing::SecretKey;
 use pep440_rs::Version;
-use synthetic::{PACKAGES, name, reach, write_signed_package};
+use process::checked;
+use synthetic::{PACKAGES, name, typical_request, write_signed_package};
 
 const COLD_RUNS: usize = 3;
 const WARM_RUNS: usize = 20;
@@ -51,16 +54,6 @@ fn ocp(home: &Path) -> Command {
         .env_remove("OCP_INDEX")
         .arg("-q");
     command
-}
-
-fn checked(command: &mut Command) -> String {
-    let output = command.output().expect("run a command");
-    assert!(
-        output.status.success(),
-        "{command:?} failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 fn git(dir: &Path, args: &[&str]) -> String {
@@ -159,10 +152,7 @@ fn main() {
         )
         .map_or(0, |resolution| resolution.packages.len())
     };
-    let start = (0..PACKAGES / 2)
-        .filter(|at| (50..1000).contains(&reach(&index, *at)))
-        .find(|at| (48..=55).contains(&selects(*at)))
-        .expect("a package that selects about 50 others");
+    let start = typical_request(&index, selects);
     let package = name(start);
     println!("request: {package} ({} packages selected)", selects(start));
 

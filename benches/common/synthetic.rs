@@ -231,7 +231,7 @@ pub fn generate() -> (Vec<Vec<IndexEntry>>, Vec<Vec<IndexEntry>>) {
 
 /// Packages reachable from `start` through the newest versions' dependencies: a rough size
 /// of a resolution, used to pick a request of about 50 packages.
-pub fn reach(index: &[Vec<IndexEntry>], start: usize) -> usize {
+fn reach(index: &[Vec<IndexEntry>], start: usize) -> usize {
     let mut seen = vec![false; index.len()];
     let mut stack = vec![start];
     while let Some(at) = stack.pop() {
@@ -245,4 +245,13 @@ pub fn reach(index: &[Vec<IndexEntry>], start: usize) -> usize {
         }
     }
     seen.iter().filter(|seen| **seen).count()
+}
+
+/// The first package in the first half of the index whose request selects about 50 packages
+/// (`selects` runs the resolver for a package's index); the typical request of the benchmarks.
+pub fn typical_request(index: &[Vec<IndexEntry>], selects: impl Fn(usize) -> usize) -> usize {
+    (0..PACKAGES / 2)
+        .filter(|at| (50..1000).contains(&reach(index, *at)))
+        .find(|at| (48..=55).contains(&selects(*at)))
+        .expect("a package that selects about 50 others")
 }
