@@ -13,20 +13,10 @@ use std::time::{Duration, Instant};
 #[path = "common/process.rs"]
 mod process;
 
-use process::checked as run;
+use process::{checked as run, ocp};
 
 const RUNS: usize = 9;
 const DEPENDENCIES: usize = 5;
-
-fn ocp(home: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_ocp"));
-    command
-        .env("OCP_HOME", home)
-        .env("NO_COLOR", "1")
-        .env_remove("VIRTUAL_ENV")
-        .arg("-q");
-    command
-}
 
 fn uv() -> Command {
     let mut command = Command::new(uv_binary());

@@ -39,22 +39,11 @@ use ocp::index::format::{ComponentRecord, IndexConfig, Storage, shard};
 use ocp::resolve::{IndexSource, Request, Requirement, ResolveOptions, resolve};
 use ocp::signing::SecretKey;
 use pep440_rs::Version;
-use process::checked;
+use process::{checked, ocp};
 use synthetic::{PACKAGES, name, typical_request, write_signed_package};
 
 const COLD_RUNS: usize = 3;
 const WARM_RUNS: usize = 20;
-
-fn ocp(home: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_ocp"));
-    command
-        .env("OCP_HOME", home)
-        .env("NO_COLOR", "1")
-        .env_remove("VIRTUAL_ENV")
-        .env_remove("OCP_INDEX")
-        .arg("-q");
-    command
-}
 
 fn git(dir: &Path, args: &[&str]) -> String {
     checked(
