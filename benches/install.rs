@@ -10,28 +10,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+#[path = "common/process.rs"]
+mod process;
+
+use process::{checked as run, ocp};
+
 const RUNS: usize = 9;
 const DEPENDENCIES: usize = 5;
-
-fn run(command: &mut Command) -> String {
-    let output = command.output().expect("run a command");
-    assert!(
-        output.status.success(),
-        "{command:?} failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn ocp(home: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_ocp"));
-    command
-        .env("OCP_HOME", home)
-        .env("NO_COLOR", "1")
-        .env_remove("VIRTUAL_ENV")
-        .arg("-q");
-    command
-}
 
 fn uv() -> Command {
     let mut command = Command::new(uv_binary());

@@ -25,29 +25,10 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
-use ocp::index::format::IndexEntry;
 use ocp::resolve::{IndexDirSource, Request, Requirement, ResolveError, ResolveOptions, resolve};
 use ocp::signing::SecretKey;
 use pep440_rs::Version;
-use synthetic::{PACKAGES, PIGEONS, name, write_signed_package};
-
-/// Packages reachable from `start` through every version's dependencies: an upper bound on
-/// what a resolution can select, used to pick a request of about 50 packages.
-fn reach(index: &[Vec<IndexEntry>], start: usize) -> usize {
-    let mut seen = vec![false; index.len()];
-    let mut stack = vec![start];
-    while let Some(at) = stack.pop() {
-        if std::mem::replace(&mut seen[at], true) {
-            continue;
-        }
-        for entry in index[at].iter().rev().take(1) {
-            for dependency in &entry.dependencies {
-                stack.push(dependency.name[3..8].parse().expect("a numbered name"));
-            }
-        }
-    }
-    seen.iter().filter(|seen| **seen).count()
-}
+use synthetic::{PACKAGES, PIGEONS, name, typical_request, write_signed_package};
 
 struct Row {
     case: &'static str,
@@ -142,10 +123,7 @@ fn main() {
         )
         .map_or(0, |resolution| resolution.packages.len())
     };
-    let start = (0..PACKAGES / 2)
-        .filter(|at| (50..1000).contains(&reach(&index, *at)))
-        .find(|at| (48..=55).contains(&selects(*at)))
-        .expect("a package that selects about 50 others");
+    let start = typical_request(&index, selects);
     let unlimited = ResolveOptions::default();
     let limited = ResolveOptions {
         allow_prereleases: false,

@@ -628,6 +628,7 @@ fn persist(temp: tempfile::NamedTempFile, target: &Path) -> Result<(), FetchErro
     Ok(())
 }
 
-fn error_chain(error: &dyn std::error::Error) -> String {
+/// An error and its sources on one line, each cause once.
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
     crate::error::chain_text(error)
 }

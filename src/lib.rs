@@ -28,6 +28,11 @@
 //!     file per package at a sharded path);
 //!     `index::trust` is the one check every reader of an entry runs before acting on it
 //!     (its owner signed every field resolution and installation act on);
+//!     `index::reader` is how its files are read (a checkout, the commit a checkpoint names
+//!     through `index::snapshot`, or a static HTTP server through `index::sparse`), and
+//!     `index::checkpoint` the index key's signed checkpoints that every such reader checks
+//!     files against (ops keeps the pinned key and the last accepted checkpoint:
+//!     `ops::checkpoints`);
 //!   - [`resolve`]: which version of each OCP to install (pubgrub over the index entries,
 //!     with the environment's Osiris and Python as fixed virtual packages; a component
 //!     request allows only versions that provide the component), and why nothing fits when

@@ -42,6 +42,9 @@ pub const INFO_REPORT: &str = include_str!("../schemas/info-report.schema.json")
 pub const OWNER_LIST_REPORT: &str = include_str!("../schemas/owner-list-report.schema.json");
 /// The schema of `ocp index verify --format json`.
 pub const INDEX_VERIFY_REPORT: &str = include_str!("../schemas/index-verify-report.schema.json");
+/// The schema of `ocp index checkpoint --format json`.
+pub const INDEX_CHECKPOINT_REPORT: &str =
+    include_str!("../schemas/index-checkpoint-report.schema.json");
 /// The schema of `ocp install`, `ocp update` and `ocp lock` with `--format json`.
 pub const INSTALL_REPORT: &str = include_str!("../schemas/install-report.schema.json");
 /// The schema of `ocp list --format json`.
@@ -86,6 +89,11 @@ pub const PUBLISHED: &[Published] = &[
         name: "config-report",
         describes: "`ocp config show --format json`",
         text: CONFIG_REPORT,
+    },
+    Published {
+        name: "index-checkpoint-report",
+        describes: "`ocp index checkpoint --format json`",
+        text: INDEX_CHECKPOINT_REPORT,
     },
     Published {
         name: "index-config",

@@ -658,8 +658,8 @@ fn a_moved_tag_is_caught_and_a_published_tag_is_never_moved() {
         .as_array()
         .expect("findings")
         .iter()
-        .find(|f| f["code"] == "I013")
-        .unwrap_or_else(|| panic!("no I013: {report:#}"));
+        .find(|f| f["code"] == "I016")
+        .unwrap_or_else(|| panic!("no I016: {report:#}"));
     let text = finding.to_string();
     assert!(
         text.contains(&moved_digest) && text.contains(&first),

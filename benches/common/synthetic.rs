@@ -1,4 +1,4 @@
-//! The seeded synthetic index shared by the benchmarks (`resolve`, `site`): 10,000 packages
+//! The seeded synthetic index shared by the benchmarks (`resolve`, `site`, `sparse`): 10,000 packages
 //! x 20 versions with 0-3 dependencies each, a 150-package chain whose newest versions need
 //! a newer Osiris, and a 10-package pigeonhole. The same seed gives the same index every run.
 
@@ -228,4 +228,31 @@ pub fn generate() -> (Vec<Vec<IndexEntry>>, Vec<Vec<IndexEntry>>) {
     let index: Vec<Vec<IndexEntry>> = (0..PACKAGES).map(|at| ordinary(&mut rng, at)).collect();
     let extra: Vec<Vec<IndexEntry>> = hard_chain().into_iter().chain(pigeonhole()).collect();
     (index, extra)
+}
+
+/// Packages reachable from `start` through the newest versions' dependencies: a rough size
+/// of a resolution, used to pick a request of about 50 packages.
+fn reach(index: &[Vec<IndexEntry>], start: usize) -> usize {
+    let mut seen = vec![false; index.len()];
+    let mut stack = vec![start];
+    while let Some(at) = stack.pop() {
+        if std::mem::replace(&mut seen[at], true) {
+            continue;
+        }
+        for entry in index[at].iter().rev().take(1) {
+            for dependency in &entry.dependencies {
+                stack.push(dependency.name[3..8].parse().expect("a numbered name"));
+            }
+        }
+    }
+    seen.iter().filter(|seen| **seen).count()
+}
+
+/// The first package in the first half of the index whose request selects about 50 packages
+/// (`selects` runs the resolver for a package's index); the typical request of the benchmarks.
+pub fn typical_request(index: &[Vec<IndexEntry>], selects: impl Fn(usize) -> usize) -> usize {
+    (0..PACKAGES / 2)
+        .filter(|at| (50..1000).contains(&reach(index, *at)))
+        .find(|at| (48..=55).contains(&selects(*at)))
+        .expect("a package that selects about 50 others")
 }

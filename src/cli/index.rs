@@ -1,4 +1,4 @@
-//! `ocp index init`, `verify`, `site`, `migrate` and `accept-rewrite`.
+//! `ocp index init`, `verify`, `site`, `migrate`, `accept-rewrite` and `checkpoint`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,6 +12,7 @@ use crate::error::helped;
 use crate::index::format::Storage;
 use crate::index::verify::VerifyOptions;
 use crate::ops::index::{self as ops, VerifyIndexOpts};
+use crate::ops::key::SecretKeySource;
 use crate::shell::Shell;
 
 /// Create and check index repositories
@@ -28,6 +29,7 @@ enum IndexCommand {
     Site(SiteArgs),
     Migrate(MigrateArgs),
     AcceptRewrite(AcceptRewriteArgs),
+    Checkpoint(CheckpointArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -113,6 +115,68 @@ struct AcceptRewriteArgs {
     /// The index: a name from `OCP_HOME/config.toml`, a git URL or a path [default: the local index]
     #[arg(long, value_name = "NAME|URL|PATH", env = "OCP_INDEX")]
     index: Option<String>,
+}
+
+/// Sign a checkpoint of the index with the index key
+///
+/// A checkpoint is the index's own key (not a package owner's) vouching for one state of
+/// every file ocp reads from the index: a manifest of their sha256 hashes, the git commit they
+/// are from, a version one higher than the last checkpoint's, and an expiry. Readers pin the
+/// index key the first time and then refuse an older checkpoint (rollback), an expired one (a
+/// frozen index), and any file whose hash differs from the manifest (files mixed from
+/// different moments, as a plain HTTP server can serve them). A checkpoint is required to read
+/// an index over HTTP (`sparse+https://`).
+///
+/// Signs the files of the checkout's head, writes `checkpoint/manifest`,
+/// `checkpoint/manifest.minisig` and `checkpoint/keys`, and commits them; push the commit. The
+/// `checkpoint` workflow of an index made by `ocp index init` does this on every push and
+/// every day, so the checkpoint expires only when that job stops. The index key is separate
+/// from owners' keys: make it with `ocp key generate` and keep it in CI's secrets. To move to
+/// a new key, sign with it and pass the current key with `--rotate-from`: readers follow a
+/// new key only when the old key signed it.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  ocp key generate --no-password --output index.key\n  ocp index checkpoint ./ocp-index --key index.key && git -C ocp-index push\n  OCP_INDEX_KEY=\"$(cat index.key)\" ocp index checkpoint --expires-in 36h --format json\n  ocp index checkpoint --key new-index.key --rotate-from index.key"
+)]
+struct CheckpointArgs {
+    /// The index checkout
+    #[arg(default_value = ".")]
+    path: PathBuf,
+
+    /// The index key's secret key file [default: `OCP_INDEX_KEY`, the path of a key file or its text]
+    #[arg(long, value_name = "PATH")]
+    key: Option<PathBuf>,
+
+    /// Move the index to `--key`: the current index key, which signs the new one
+    #[arg(long, value_name = "PATH")]
+    rotate_from: Option<PathBuf>,
+
+    /// The index's name in its checkpoints, set by the first one [default: the index's first commit]
+    #[arg(long, value_name = "NAME")]
+    identity: Option<String>,
+
+    /// How long readers accept the checkpoint: seconds, or a number with `s`, `m`, `h` or `d`
+    #[arg(long, value_name = "DURATION", default_value = "7d")]
+    expires_in: String,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+}
+
+#[derive(Serialize)]
+struct JsonCheckpoint {
+    format_version: u32,
+    identity: String,
+    version: u64,
+    commit: String,
+    manifest_sha256: String,
+    files: usize,
+    issued: String,
+    expires: String,
+    key_id: String,
+    checkpoint_commit: String,
+    rotated_from: Option<String>,
 }
 
 /// Check an index: entries, signatures, checksums, components and history
@@ -218,6 +282,7 @@ struct JsonVerify<'a> {
     packages: usize,
     versions: usize,
     tarballs_checked: usize,
+    checkpoints: usize,
     findings: Vec<JsonDiagnostic<'a>>,
 }
 
@@ -278,12 +343,17 @@ pub fn run(args: IndexArgs, shell: &mut Shell) -> anyhow::Result<ExitCode> {
         IndexCommand::Site(args) => run_site(args, shell),
         IndexCommand::Migrate(args) => run_migrate(args, shell),
         IndexCommand::AcceptRewrite(args) => run_accept(args, shell),
+        IndexCommand::Checkpoint(args) => run_checkpoint(args, shell),
         IndexCommand::Verify(args) => {
             let opts = VerifyIndexOpts {
                 path: args.path.clone(),
                 options: VerifyOptions {
                     since: args.since,
                     fetch_remote: args.fetch,
+                    now: std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map(|d| d.as_secs())
+                        .unwrap_or(0),
                 },
             };
             let (_index, report) = ops::verify_index(&opts)?;
@@ -300,6 +370,7 @@ pub fn run(args: IndexArgs, shell: &mut Shell) -> anyhow::Result<ExitCode> {
                     packages: report.packages,
                     versions: report.versions,
                     tarballs_checked: report.tarballs_checked,
+                    checkpoints: report.checkpoints,
                     findings: report
                         .findings
                         .iter()
@@ -318,8 +389,15 @@ pub fn run(args: IndexArgs, shell: &mut Shell) -> anyhow::Result<ExitCode> {
                         shell.status(
                             "Verified",
                             format!(
-                                "{} packages, {} versions, {} tarballs checked",
-                                report.packages, report.versions, report.tarballs_checked
+                                "{} packages, {} versions, {} tarballs checked{}",
+                                report.packages,
+                                report.versions,
+                                report.tarballs_checked,
+                                match report.checkpoints {
+                                    0 => String::new(),
+                                    1 => ", 1 signed checkpoint".to_owned(),
+                                    n => format!(", a chain of {n} signed checkpoints"),
+                                }
                             ),
                         )?;
                     }
@@ -442,4 +520,116 @@ fn run_accept(args: AcceptRewriteArgs, shell: &mut Shell) -> anyhow::Result<Exit
     let location = crate::ops::registry::locate(&home, args.index.as_deref())?;
     ops::accept_rewrite(shell, &location)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The environment variable that holds the index key (a key file's path or its text).
+pub const INDEX_KEY_ENV: &str = "OCP_INDEX_KEY";
+
+fn run_checkpoint(args: CheckpointArgs, shell: &mut Shell) -> anyhow::Result<ExitCode> {
+    let key = match args.key {
+        Some(path) => SecretKeySource::File(path),
+        None => match std::env::var(INDEX_KEY_ENV) {
+            Ok(value) if !value.trim().is_empty() => match SecretKeySource::from_env_value(value) {
+                SecretKeySource::Text(text) => SecretKeySource::TextIn {
+                    variable: INDEX_KEY_ENV,
+                    text,
+                },
+                file => file,
+            },
+            _ => {
+                return Err(helped(
+                    "no index key to sign the checkpoint with",
+                    format!(
+                        "pass `--key PATH`, or set `{INDEX_KEY_ENV}` to the key file's path or text; make a key with `ocp key generate --output index.key`"
+                    ),
+                ));
+            }
+        },
+    };
+    let valid_for = parse_duration(&args.expires_in)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let done = ops::checkpoint(
+        shell,
+        ops::CheckpointOpts {
+            path: args.path.clone(),
+            key,
+            password: super::key::password_source(),
+            rotate_from: args.rotate_from.map(SecretKeySource::File),
+            identity: args.identity,
+            valid_for,
+            now,
+        },
+    )?;
+    let checkpoint = &done.checkpoint;
+    let time = crate::ops::publish::rfc3339;
+    match args.format {
+        Format::Json => shell.data(serde_json::to_string_pretty(&JsonCheckpoint {
+            format_version: 1,
+            identity: checkpoint.identity.clone(),
+            version: checkpoint.version,
+            commit: checkpoint.commit.clone(),
+            manifest_sha256: checkpoint.manifest.to_hex(),
+            files: done.files,
+            issued: time(checkpoint.issued),
+            expires: time(checkpoint.expires),
+            key_id: done.key_id.to_string(),
+            checkpoint_commit: done.commit.clone(),
+            rotated_from: done.rotated_from.map(|id| id.to_string()),
+        })?)?,
+        Format::Human => shell.status(
+            "Signed",
+            format!(
+                "checkpoint {} of `{}`: {} files of commit {}, valid until {}; push the commit to publish it",
+                checkpoint.version,
+                args.path.display(),
+                done.files,
+                checkpoint.commit.chars().take(12).collect::<String>(),
+                time(checkpoint.expires)
+            ),
+        )?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `90`, `90s`, `30m`, `36h`, `7d` in seconds; at least one second, at most ten years.
+fn parse_duration(text: &str) -> anyhow::Result<u64> {
+    let text = text.trim();
+    let (number, unit) = match text.char_indices().last() {
+        Some((at, 's')) => (&text[..at], 1),
+        Some((at, 'm')) => (&text[..at], 60),
+        Some((at, 'h')) => (&text[..at], 3_600),
+        Some((at, 'd')) => (&text[..at], 86_400),
+        _ => (text, 1),
+    };
+    number
+        .parse::<u64>()
+        .ok()
+        .and_then(|number| number.checked_mul(unit))
+        .filter(|seconds| (1..=10 * 365 * 86_400).contains(seconds))
+        .ok_or_else(|| {
+            helped(
+                format!("`{text}` is not a duration"),
+                "write a number of seconds, or a number with `s`, `m`, `h` or `d`, such as `36h` or `7d` (at most ten years)",
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+
+    #[test]
+    fn durations_take_a_unit() {
+        assert_eq!(parse_duration("90").expect("seconds"), 90);
+        assert_eq!(parse_duration("2s").expect("seconds"), 2);
+        assert_eq!(parse_duration("30m").expect("minutes"), 1_800);
+        assert_eq!(parse_duration("36h").expect("hours"), 129_600);
+        assert_eq!(parse_duration("7d").expect("days"), 604_800);
+        for bad in ["", "0", "d", "7w", "-1d", "99999d", "1.5h"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -193,7 +193,7 @@ pub fn run_owner(args: OwnerArgs, shell: &mut Shell) -> anyhow::Result<ExitCode>
             } else {
                 Freshness::Update
             };
-            let (package, owners) = ops::list(&location, freshness, &package)?;
+            let (package, owners) = ops::list(shell, &location, freshness, &package)?;
             match format {
                 Format::Json => shell.data(serde_json::to_string_pretty(&JsonOwners {
                     format_version: 1,

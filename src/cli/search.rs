@@ -124,7 +124,7 @@ fn freshness(offline: bool) -> Freshness {
 pub fn run_search(args: SearchArgs, shell: &mut Shell) -> anyhow::Result<ExitCode> {
     let home = home::ocp_home()?;
     let location = registry::locate(&home, args.read.index.as_deref())?;
-    let hits = ops::search(&location, freshness(args.read.offline), &args.text)?;
+    let hits = ops::search(shell, &location, freshness(args.read.offline), &args.text)?;
     match args.read.format {
         Format::Json => {
             let hits: Vec<JsonHit> = hits
@@ -185,6 +185,7 @@ pub fn run_info(args: InfoArgs, shell: &mut Shell) -> anyhow::Result<ExitCode> {
     let policy = super::settings::policy(shell, &settings, &home)?;
     let location = registry::locate(&home, settings.index.value.as_deref())?;
     let info = ops::info(
+        shell,
         &location,
         freshness(settings.offline.value),
         &args.name,

@@ -119,7 +119,7 @@ fn resign(
     key: &SecretKey,
     now: u64,
 ) -> Result<(), String> {
-    let location = index.config().entry_location(entry);
+    let location = index.entry_location(entry);
     let bytes = storage::fetch(&location, index.root())
         .map_err(|error| format!("its tarball cannot be fetched: {error}"))?;
     let sha256 = Checksum::of_bytes(&bytes);

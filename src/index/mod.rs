@@ -3,6 +3,11 @@
 //! owner log per package under `owners/`, and one record per component under `components/`.
 //!
 //! - [`format`]: the files and their serde models;
+//! - [`reader`]: how the files are read, from a checkout, a commit or over HTTP;
+//! - [`checkpoint`]: signed checkpoints (the index's own key vouching for one state of every
+//!   file), their key history, and the manifest of file hashes they sign;
+//! - [`snapshot`]: the files of one commit of a clone, read through `git cat-file`;
+//! - [`sparse`]: an index read over plain HTTP, file by file, with a cache;
 //! - [`git`]: the system `git`;
 //! - [`owners`]: replaying and signing owner logs;
 //! - [`storage`]: storing and fetching tarballs (in the index, a directory, HTTP);
@@ -11,15 +16,21 @@
 //! - [`migrate`]: re-signing a format 1 index so it becomes format 2;
 //! - [`verify`]: `ocp index verify`.
 //!
-//! [`Index`] is a checked-out working tree. Every name it is asked about is parsed into a
-//! [`PackageName`] or [`ComponentName`] before it becomes a path, so no lookup can open a
-//! file outside the checkout, and every file is read with a size limit. This module never
-//! prints; the ops layer decides where an index lives, locks it, and reports.
+//! [`Index`] is one state of an index, read through an [`IndexReader`]: a checked-out working
+//! tree (what `publish`, `yank`, `owner` and `verify` change and check), the commit a signed
+//! checkpoint names, or the files an HTTP server serves. Every name it is asked about is
+//! parsed into a [`PackageName`] or [`ComponentName`] before it becomes a path, so no lookup
+//! can open a file outside the index, and every file is read with a size limit. This module
+//! never prints; the ops layer decides where an index lives, locks it, and reports.
 
+pub mod checkpoint;
 pub mod format;
 pub mod git;
 pub mod migrate;
 pub mod owners;
+pub mod reader;
+pub mod snapshot;
+pub mod sparse;
 pub mod storage;
 pub mod template;
 pub mod trust;
@@ -28,12 +39,14 @@ pub mod verify;
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use format::{
     ComponentRecord, FORMAT_VERSION, IndexConfig, IndexEntry, MAX_FILE_BYTES, MAX_SMALL_FILE_BYTES,
     OwnerEvent, shard,
 };
 use git::{GitError, Repo};
+use reader::{CheckoutReader, IndexReader};
 
 use crate::model::{ComponentName, NameError, PackageName};
 
@@ -82,16 +95,29 @@ pub enum IndexError {
         #[source]
         source: std::io::Error,
     },
+    #[error("`{path}` is not a path inside an index")]
+    BadPath { path: String },
+    #[error(
+        "the index at `{location}` is read over HTTP; changing it needs a clone of its git repository"
+    )]
+    ReadOnly { location: String },
     #[error(transparent)]
     Git(#[from] GitError),
+    #[error(transparent)]
+    Checkpoint(#[from] checkpoint::CheckpointError),
+    #[error(transparent)]
+    Sparse(#[from] sparse::SparseError),
 }
 
-/// A checked-out index.
+/// One state of an index, read through an [`IndexReader`].
 #[derive(Debug)]
 pub struct Index {
     root: PathBuf,
-    repo: Repo,
+    repo: Option<Repo>,
     config: IndexConfig,
+    reader: Arc<dyn IndexReader>,
+    /// The URL relative download locations are below, for an index read over HTTP.
+    download_base: Option<String>,
 }
 
 impl Index {
@@ -107,8 +133,7 @@ impl Index {
     }
 
     fn open_with(root: &Path, migrating: bool) -> Result<Index, IndexError> {
-        let config_path = root.join("config.json");
-        if !config_path.is_file() {
+        if !root.join("config.json").is_file() {
             return Err(IndexError::NotAnIndex {
                 path: root.to_path_buf(),
             });
@@ -118,54 +143,83 @@ impl Index {
                 path: root.to_path_buf(),
             });
         }
-        let mut value = read_config_value(root)?;
-        match format_version(&value) {
-            found if found == FORMAT_VERSION => {}
-            1 if migrating => {}
-            1 => {
-                return Err(IndexError::OldFormat {
-                    supported: FORMAT_VERSION,
-                });
-            }
-            found => {
-                return Err(IndexError::UnknownFormat {
-                    found,
-                    supported: FORMAT_VERSION,
-                });
-            }
-        }
-        if let Some(storage) = value
-            .get_mut("storage")
-            .and_then(serde_json::Value::as_object_mut)
-            && storage.contains_key("token_env")
-        {
-            if !migrating {
-                return Err(IndexError::TokenInConfig { path: config_path });
-            }
-            storage.remove("token_env");
-        }
-        let config =
-            serde_json::from_value(value).map_err(|error| IndexError::MalformedConfig {
-                path: config_path,
-                reason: error.to_string(),
-            })?;
+        let reader = Arc::new(CheckoutReader::new(root));
+        let config = read_config(reader.as_ref(), root, migrating)?;
         Ok(Index {
             root: root.to_path_buf(),
-            repo: Repo::at(root),
+            repo: Some(Repo::at(root)),
             config,
+            reader,
+            download_base: None,
         })
     }
 
+    /// The index that `reader` reads. `root` is the folder on this machine that holds its
+    /// files (a clone, or the cache of an index read over HTTP), `repo` its git repository
+    /// when it has one, and `download_base` the URL that relative download locations are
+    /// below when the files come from a server.
+    pub fn over(
+        root: &Path,
+        repo: Option<Repo>,
+        reader: Arc<dyn IndexReader>,
+        download_base: Option<String>,
+    ) -> Result<Index, IndexError> {
+        let config = read_config(reader.as_ref(), root, false)?;
+        Ok(Index {
+            root: root.to_path_buf(),
+            repo,
+            config,
+            reader,
+            download_base,
+        })
+    }
+
+    /// The folder on this machine that holds the index's files: a checkout, or the cache of
+    /// an index read over HTTP.
     pub fn root(&self) -> &Path {
         &self.root
     }
 
-    pub fn repo(&self) -> &Repo {
-        &self.repo
+    /// The git repository of a checkout; an index read over HTTP has none, so nothing can
+    /// change it.
+    pub fn repo(&self) -> Result<&Repo, IndexError> {
+        self.repo.as_ref().ok_or_else(|| IndexError::ReadOnly {
+            location: self
+                .download_base
+                .clone()
+                .unwrap_or_else(|| self.root.display().to_string()),
+        })
     }
 
     pub fn config(&self) -> &IndexConfig {
         &self.config
+    }
+
+    /// What reads this index's files (for the resolver's source).
+    pub fn reader(&self) -> Arc<dyn IndexReader> {
+        Arc::clone(&self.reader)
+    }
+
+    /// Where a version's tarball is downloaded from: the config's location, with a relative
+    /// one made a URL below the server's index when the index is read over HTTP.
+    pub fn download_location(&self, name: &str, version: &str) -> String {
+        self.below_base(self.config.download_location(name, version))
+    }
+
+    /// Where `entry`'s tarball is read from: [`IndexConfig::entry_location`] (an OCI location
+    /// names the entry's manifest), made a URL below the server's index as
+    /// [`Index::download_location`] does.
+    pub fn entry_location(&self, entry: &IndexEntry) -> String {
+        self.below_base(self.config.entry_location(entry))
+    }
+
+    fn below_base(&self, location: String) -> String {
+        match &self.download_base {
+            Some(base) if !location.contains("://") => {
+                format!("{}/{}", base.trim_end_matches('/'), location)
+            }
+            _ => location,
+        }
     }
 
     /// `packages/<shard>`, relative to the root.
@@ -186,10 +240,10 @@ impl Index {
     /// Every published version of `name`, oldest first; empty for an unknown package.
     pub fn entries(&self, name: &str) -> Result<Vec<IndexEntry>, IndexError> {
         let relative = Self::package_file(&parse_package(name)?);
-        let path = self.root.join(&relative);
-        let Some(text) = read_in_checkout(&self.root, &relative, MAX_FILE_BYTES)? else {
+        let Some(text) = self.reader.read(&relative, MAX_FILE_BYTES)? else {
             return Ok(Vec::new());
         };
+        let path = self.reader.location(&relative);
         format::parse_entries(&text).map_err(|error| IndexError::MalformedLine {
             path,
             line: error.line,
@@ -200,10 +254,10 @@ impl Index {
     /// The owner log of `name`; empty for an unknown package.
     pub fn events(&self, name: &str) -> Result<Vec<OwnerEvent>, IndexError> {
         let relative = Self::owner_file(&parse_package(name)?);
-        let path = self.root.join(&relative);
-        let Some(text) = read_in_checkout(&self.root, &relative, MAX_FILE_BYTES)? else {
+        let Some(text) = self.reader.read(&relative, MAX_FILE_BYTES)? else {
             return Ok(Vec::new());
         };
+        let path = self.reader.location(&relative);
         format::parse_events(&text).map_err(|error| IndexError::MalformedLine {
             path,
             line: error.line,
@@ -217,10 +271,10 @@ impl Index {
             .parse::<ComponentName>()
             .map_err(|error| bad_name(component, &error))?;
         let relative = Self::component_file(&component);
-        let path = self.root.join(&relative);
-        let Some(text) = read_in_checkout(&self.root, &relative, MAX_SMALL_FILE_BYTES)? else {
+        let Some(text) = self.reader.read(&relative, MAX_SMALL_FILE_BYTES)? else {
             return Ok(None);
         };
+        let path = self.reader.location(&relative);
         let record: ComponentRecord =
             serde_json::from_str(&text).map_err(|error| IndexError::MalformedRecord {
                 path,
@@ -231,40 +285,12 @@ impl Index {
 
     /// The normalized names of every package in the index, sorted.
     pub fn package_names(&self) -> Result<Vec<String>, IndexError> {
-        let mut names = Vec::new();
-        let mut stack = vec![self.root.join("packages")];
-        while let Some(directory) = stack.pop() {
-            let entries = match fs::read_dir(&directory) {
-                Ok(entries) => entries,
-                Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(source) => {
-                    return Err(IndexError::Read {
-                        path: directory,
-                        source,
-                    });
-                }
-            };
-            for entry in entries {
-                let entry = entry.map_err(|source| IndexError::Read {
-                    path: directory.clone(),
-                    source,
-                })?;
-                let path = entry.path();
-                let kind = entry.file_type().map_err(|source| IndexError::Read {
-                    path: path.clone(),
-                    source,
-                })?;
-                if kind.is_dir() {
-                    stack.push(path);
-                } else if let Some(name) = path.file_name().and_then(|n| n.to_str())
-                    && !name.starts_with('.')
-                {
-                    names.push(name.to_owned());
-                }
-            }
-        }
-        names.sort();
-        Ok(names)
+        self.reader.file_names("packages")
+    }
+
+    /// Every component name that has a record, sorted.
+    pub fn component_names(&self) -> Result<Vec<String>, IndexError> {
+        self.reader.file_names("components")
     }
 
     /// Finds the package meant by `query`: a package name (any spelling) or a component
@@ -317,15 +343,51 @@ fn format_version(value: &serde_json::Value) -> u32 {
         .map_or(0, |found| u32::try_from(found).unwrap_or(u32::MAX))
 }
 
-/// `config.json` of the checkout at `root` as JSON, read with a size limit.
-pub fn read_config_value(root: &Path) -> Result<serde_json::Value, IndexError> {
-    let path = root.join("config.json");
-    let text = read_in_checkout(root, "config.json", MAX_SMALL_FILE_BYTES)?.ok_or_else(|| {
-        IndexError::NotAnIndex {
+/// `config.json` read through `reader` (with a size limit) and checked: a known format, no
+/// credentials. `root` names the index in errors. When `migrating`, a format 1 config is
+/// read too, and `token_env` is dropped.
+fn read_config(
+    reader: &dyn IndexReader,
+    root: &Path,
+    migrating: bool,
+) -> Result<IndexConfig, IndexError> {
+    let path = reader.location("config.json");
+    let text = reader
+        .read("config.json", MAX_SMALL_FILE_BYTES)?
+        .ok_or_else(|| IndexError::NotAnIndex {
             path: root.to_path_buf(),
+        })?;
+    let mut value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|error| IndexError::MalformedConfig {
+            path: path.clone(),
+            reason: error.to_string(),
+        })?;
+    match format_version(&value) {
+        found if found == FORMAT_VERSION => {}
+        1 if migrating => {}
+        1 => {
+            return Err(IndexError::OldFormat {
+                supported: FORMAT_VERSION,
+            });
         }
-    })?;
-    serde_json::from_str(&text).map_err(|error| IndexError::MalformedConfig {
+        found => {
+            return Err(IndexError::UnknownFormat {
+                found,
+                supported: FORMAT_VERSION,
+            });
+        }
+    }
+    if let Some(storage) = value
+        .get_mut("storage")
+        .and_then(serde_json::Value::as_object_mut)
+        && storage.contains_key("token_env")
+    {
+        if !migrating {
+            return Err(IndexError::TokenInConfig { path });
+        }
+        storage.remove("token_env");
+    }
+    serde_json::from_value(value).map_err(|error| IndexError::MalformedConfig {
         path,
         reason: error.to_string(),
     })

@@ -3,10 +3,12 @@
 //! field resolution and installation act on, checked by [`super::trust`]), tarballs must
 //! match their checksums where they can be reached, each component must belong to one
 //! package and must not be a component Osiris itself ships, and (with a base revision)
-//! history may only append lines or flip `yanked`.
+//! history may only append lines or flip `yanked`. When the index has signed checkpoints,
+//! their chain in the git history is checked too ([`super::checkpoint::chain`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::checkpoint::{self, chain, chain::ProblemKind};
 use super::format::{self, IndexEntry, shard};
 use super::owners::{self, Owners};
 use super::{Index, storage, trust};
@@ -28,7 +30,10 @@ pub mod codes {
     pub const HISTORY: &str = "I010";
     pub const CONFIG_CHANGED: &str = "I011";
     pub const BUILTIN_COMPONENT: &str = "I012";
-    pub const TAG_MOVED: &str = "I013";
+    pub const CHECKPOINT_SIGNATURE: &str = "I013";
+    pub const CHECKPOINT_ORDER: &str = "I014";
+    pub const CHECKPOINT_EXPIRED: &str = "I015";
+    pub const TAG_MOVED: &str = "I016";
 }
 
 /// What to check besides the current files.
@@ -39,6 +44,8 @@ pub struct VerifyOptions {
     /// Download tarballs from http(s) and OCI locations to check their checksums (and, in a
     /// registry, that each version's tag still names the recorded manifest).
     pub fetch_remote: bool,
+    /// Seconds since 1970, to tell whether the newest checkpoint has expired.
+    pub now: u64,
 }
 
 /// What verification found, and how much it looked at.
@@ -48,6 +55,8 @@ pub struct VerifyReport {
     pub packages: usize,
     pub versions: usize,
     pub tarballs_checked: usize,
+    /// How many checkpoints the git history holds.
+    pub checkpoints: usize,
 }
 
 pub fn verify(index: &Index, options: &VerifyOptions) -> VerifyReport {
@@ -70,7 +79,51 @@ pub fn verify(index: &Index, options: &VerifyOptions) -> VerifyReport {
     if let Some(since) = &options.since {
         verify_history(index, since, &mut report);
     }
+    verify_checkpoints(index, options, &mut report);
     report
+}
+
+/// The chain of signed checkpoints in the history of the checkout's head, when it has any.
+fn verify_checkpoints(index: &Index, options: &VerifyOptions, report: &mut VerifyReport) {
+    let Ok(repo) = index.repo() else {
+        return;
+    };
+    let head = match repo.head() {
+        Ok(head) => head,
+        Err(error) => {
+            report.findings.push(Diagnostic::error(
+                codes::CHECKPOINT_ORDER,
+                format!("cannot read the checkpoints in the history: {error}"),
+            ));
+            return;
+        }
+    };
+    let chain = match chain::verify(repo, &head, options.since.as_deref(), options.now) {
+        Ok(chain) => chain,
+        Err(error) => {
+            report.findings.push(Diagnostic::error(
+                codes::CHECKPOINT_ORDER,
+                format!("cannot read the checkpoints in the history: {error}"),
+            ));
+            return;
+        }
+    };
+    report.checkpoints = chain.checkpoints;
+    for problem in chain.problems {
+        let short: String = problem.commit.chars().take(12).collect();
+        let message = format!("checkpoint added in {short}: {}", problem.message);
+        let finding = match problem.kind {
+            ProblemKind::Signature => Diagnostic::error(codes::CHECKPOINT_SIGNATURE, message)
+                .help("a checkpoint is signed with `ocp index checkpoint` by the index key; a new key needs `--rotate-from` with the old one"),
+            ProblemKind::Order => Diagnostic::error(codes::CHECKPOINT_ORDER, message)
+                .help("checkpoints are only added, each by `ocp index checkpoint` on top of the one before"),
+            ProblemKind::Expired => Diagnostic::warning(codes::CHECKPOINT_EXPIRED, message)
+                .help("run `ocp index checkpoint` (the index's `checkpoint` workflow does, on every push and every day)"),
+        };
+        report
+            .findings
+            .push(finding.in_file(checkpoint::SIGNATURE_FILE));
+    }
 }
 
 fn verify_package(
@@ -247,7 +300,7 @@ fn check_tarball(
     file: &str,
     report: &mut VerifyReport,
 ) {
-    let location = index.config().entry_location(entry);
+    let location = index.entry_location(entry);
     let remote = ["http://", "https://", "oci://"]
         .iter()
         .any(|scheme| location.starts_with(scheme));
@@ -384,7 +437,15 @@ fn admits_builtin(index: &Index, package: &str, component: &str) -> bool {
 }
 
 fn verify_history(index: &Index, since: &str, report: &mut VerifyReport) {
-    let repo = index.repo();
+    let repo = match index.repo() {
+        Ok(repo) => repo,
+        Err(error) => {
+            report
+                .findings
+                .push(Diagnostic::error(codes::HISTORY, error.to_string()));
+            return;
+        }
+    };
     let changes = match repo.changed_files(since) {
         Ok(changes) => changes,
         Err(error) => {

@@ -8,6 +8,10 @@
 //! Why: the owner log gives trust on first use, and a rewritten history can replace a
 //! package's first claim, its owners and every signed entry with an attacker's. Appending is
 //! what an index does; anything else is for people to decide, not for `git reset`.
+//!
+//! The same file remembers the last signed checkpoint ocp accepted of the index
+//! ([`SeenCheckpoint`]; see [`crate::ops::checkpoints`]), for a git clone and for an index
+//! read over HTTP alike, so that an older checkpoint is refused later.
 
 use std::path::{Path, PathBuf};
 
@@ -15,7 +19,9 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 use crate::error::helped;
+use crate::index::checkpoint::Checkpoint;
 use crate::index::git::{Fetched, HistoryChange, Repo};
+use crate::model::KeyId;
 use crate::ops::registry::IndexLocation;
 
 /// How many commits and files an error lists before it says "and N more".
@@ -30,6 +36,50 @@ pub struct Seen {
     pub branch: String,
     /// The last head ocp saw.
     pub head: String,
+    /// The last signed checkpoint ocp accepted, if the index has checkpoints.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<SeenCheckpoint>,
+}
+
+/// What ocp remembers of the last checkpoint it accepted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeenCheckpoint {
+    pub identity: String,
+    pub version: u64,
+    pub commit: String,
+    /// The sha256 of its manifest.
+    pub manifest: String,
+    pub issued: u64,
+    pub expires: u64,
+    /// The index key that signed it.
+    pub key_id: String,
+}
+
+impl SeenCheckpoint {
+    pub fn new(checkpoint: &Checkpoint, key_id: KeyId) -> SeenCheckpoint {
+        SeenCheckpoint {
+            identity: checkpoint.identity.clone(),
+            version: checkpoint.version,
+            commit: checkpoint.commit.clone(),
+            manifest: checkpoint.manifest.to_hex(),
+            issued: checkpoint.issued,
+            expires: checkpoint.expires,
+            key_id: key_id.to_string(),
+        }
+    }
+
+    /// The checkpoint as it was accepted; `None` when the file was edited into something
+    /// that is not one.
+    pub fn checkpoint(&self) -> Option<Checkpoint> {
+        Some(Checkpoint {
+            identity: self.identity.clone(),
+            version: self.version,
+            commit: self.commit.clone(),
+            manifest: self.manifest.parse().ok()?,
+            issued: self.issued,
+            expires: self.expires,
+        })
+    }
 }
 
 /// `OCP_HOME/index/seen/<checkout folder>.json`, beside (not inside) the clones, so that
@@ -69,15 +119,49 @@ pub fn read_seen(location: &IndexLocation) -> anyhow::Result<Option<Seen>> {
     })
 }
 
-/// Remembers `head` as the last head seen of this index.
+/// Remembers `head` as the last head seen of this index (and keeps the checkpoint it
+/// remembers).
 pub fn record(location: &IndexLocation, branch: &str, head: &str) -> anyhow::Result<()> {
+    let old = read_seen(location).ok().flatten();
     let seen = Seen {
         format_version: 1,
         remote: location.remote.clone(),
         branch: branch.to_owned(),
         head: head.to_owned(),
+        checkpoint: old.as_ref().and_then(|old| old.checkpoint.clone()),
     };
-    if read_seen(location).ok().flatten().as_ref() == Some(&seen) {
+    write_seen(location, old.as_ref(), &seen)
+}
+
+/// Remembers `checkpoint` as the last one accepted of this index (`None` forgets it, when
+/// a rewrite was accepted); an index read over HTTP records the checkpoint's commit as its
+/// head.
+pub fn record_checkpoint(
+    location: &IndexLocation,
+    checkpoint: Option<SeenCheckpoint>,
+) -> anyhow::Result<()> {
+    let old = read_seen(location)?;
+    let seen = match &old {
+        Some(old) => Seen {
+            checkpoint,
+            ..old.clone()
+        },
+        None => Seen {
+            format_version: 1,
+            remote: location.remote.clone(),
+            branch: String::new(),
+            head: checkpoint
+                .as_ref()
+                .map(|checkpoint| checkpoint.commit.clone())
+                .unwrap_or_default(),
+            checkpoint,
+        },
+    };
+    write_seen(location, old.as_ref(), &seen)
+}
+
+fn write_seen(location: &IndexLocation, old: Option<&Seen>, seen: &Seen) -> anyhow::Result<()> {
+    if old == Some(seen) {
         return Ok(());
     }
     let path = seen_path(location);
@@ -85,7 +169,7 @@ pub fn record(location: &IndexLocation, branch: &str, head: &str) -> anyhow::Res
         std::fs::create_dir_all(parent)
             .with_context(|| format!("failed to create `{}`", parent.display()))?;
     }
-    let mut text = serde_json::to_string_pretty(&seen)?;
+    let mut text = serde_json::to_string_pretty(seen)?;
     text.push('\n');
     crate::fsutil::write_atomic(&path, text.as_bytes())
 }

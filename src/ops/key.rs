@@ -54,6 +54,11 @@ pub enum SecretKeySource {
     File(PathBuf),
     /// The key file's text itself, from `OCP_SIGNING_KEY` (CI: no key file on disk).
     Text(Zeroizing<String>),
+    /// The key file's text itself, from another variable (`OCP_INDEX_KEY`).
+    TextIn {
+        variable: &'static str,
+        text: Zeroizing<String>,
+    },
 }
 
 impl SecretKeySource {
@@ -76,6 +81,7 @@ impl SecretKeySource {
         match self {
             SecretKeySource::File(path) => format!("`{}`", path.display()),
             SecretKeySource::Text(_) => format!("in `{SIGNING_KEY_ENV}`"),
+            SecretKeySource::TextIn { variable, .. } => format!("in `{variable}`"),
         }
     }
 }
@@ -85,6 +91,9 @@ impl fmt::Debug for SecretKeySource {
         match self {
             SecretKeySource::File(path) => write!(f, "SecretKeySource::File({path:?})"),
             SecretKeySource::Text(_) => f.write_str("SecretKeySource::Text(..)"),
+            SecretKeySource::TextIn { variable, .. } => {
+                write!(f, "SecretKeySource::TextIn({variable}, ..)")
+            }
         }
     }
 }
@@ -115,6 +124,11 @@ pub fn load_secret_key(
                 "`{SIGNING_KEY_ENV}` holds neither a secret key nor the path of an existing file"
             )
         })?,
+        SecretKeySource::TextIn { variable, text } => {
+            SecretKeyFile::parse(text).with_context(|| {
+                format!("`{variable}` holds neither a secret key nor the path of an existing file")
+            })?
+        }
     };
     if !file.is_encrypted() {
         return Ok(file.open(None)?);

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod build;
 pub mod changes;
 pub mod check;
+pub mod checkpoints;
 pub mod config;
 pub mod environment;
 pub mod history;

@@ -44,7 +44,7 @@ pub struct OwnerChanged {
 
 pub fn change(shell: &mut Shell, mut opts: OwnerOpts) -> anyhow::Result<OwnerChanged> {
     let key = load_secret_key(&opts.key, &mut opts.password)?;
-    let open = registry::open(&opts.location, Freshness::Update)?;
+    let open = registry::open_to_change(&opts.location)?;
     let index = &open.index;
     let package = resolve_package(index, &opts.package)?;
     for attempt in 1..=MAX_ATTEMPTS {
@@ -52,18 +52,18 @@ pub fn change(shell: &mut Shell, mut opts: OwnerOpts) -> anyhow::Result<OwnerCha
         let (paths, message, owners) = match result {
             Ok(applied) => applied,
             Err(error) => {
-                let _ = index.repo().reset_to_origin();
+                let _ = index.repo().map(|repo| repo.reset_to_origin());
                 return Err(error);
             }
         };
-        let commit = match index.repo().commit(&paths, &message) {
+        let commit = match index.repo()?.commit(&paths, &message) {
             Ok(commit) => commit,
             Err(error) => {
-                let _ = index.repo().reset_to_origin();
+                let _ = index.repo().map(|repo| repo.reset_to_origin());
                 return Err(error).context("failed to commit to the index");
             }
         };
-        match index.repo().push() {
+        match index.repo()?.push() {
             Ok(PushOutcome::Pushed) => {
                 if let Err(error) = registry::record_head(&open) {
                     shell.warn(format!(
@@ -91,12 +91,12 @@ pub fn change(shell: &mut Shell, mut opts: OwnerOpts) -> anyhow::Result<OwnerCha
                     .context("failed to fetch the index after a rejected push")?;
             }
             Err(error) => {
-                let _ = index.repo().reset_to_origin();
+                let _ = index.repo().map(|repo| repo.reset_to_origin());
                 return Err(error).context("failed to push to the index");
             }
         }
     }
-    let _ = index.repo().reset_to_origin();
+    let _ = index.repo().map(|repo| repo.reset_to_origin());
     Err(helped(
         format!("could not update `{package}`: the index kept moving"),
         "run the command again; nothing was left behind",
@@ -241,11 +241,13 @@ fn not_owner(package: &str, key_id: &str, owners: &Owners) -> anyhow::Error {
 
 /// The current owners of a package: key id -> public key text.
 pub fn list(
+    shell: &mut Shell,
     location: &IndexLocation,
     freshness: Freshness,
     query: &str,
 ) -> anyhow::Result<(String, Vec<(String, String)>)> {
     let open = registry::open(location, freshness)?;
+    open.report(shell)?;
     let package = resolve_package(&open.index, query)?;
     let events = open.index.events(&package)?;
     let owners = owners::replay(&package, &events)

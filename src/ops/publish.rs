@@ -26,7 +26,7 @@ use crate::index::{Index, owners};
 use crate::model::{Checksum, ComponentName};
 use crate::ops::check;
 use crate::ops::key::{PasswordSource, SecretKeySource, load_secret_key};
-use crate::ops::registry::{self, Freshness, IndexLocation};
+use crate::ops::registry::{self, IndexLocation};
 use crate::shell::Shell;
 use crate::signing::{PackageClaim, SecretKey, SignatureFile};
 
@@ -71,7 +71,7 @@ pub fn publish(shell: &mut Shell, mut opts: PublishOpts) -> anyhow::Result<Publi
         .with_context(|| format!("failed to prepare the archive of {what}"))?;
     // Ask the index first: building is quick, but decrypting the key takes seconds and a GiB
     // of memory, and a version that exists would be refused after all that.
-    let open = registry::open(&opts.location, Freshness::Update)?;
+    let open = registry::open_to_change(&opts.location)?;
     let index = &open.index;
     refuse_published(
         index,
@@ -392,10 +392,14 @@ fn apply_and_push(
         entry.sha256
     );
     let commit = index
-        .repo()
+        .repo()?
         .commit(&paths, &message)
         .context("failed to commit to the index")?;
-    match index.repo().push().context("failed to push to the index")? {
+    match index
+        .repo()?
+        .push()
+        .context("failed to push to the index")?
+    {
         PushOutcome::Pushed => Ok(Some(commit)),
         PushOutcome::Rejected => Ok(None),
     }
@@ -420,7 +424,7 @@ fn rollback(
     credentials: &Credentials,
 ) {
     let index = &open.index;
-    let _ = index.repo().reset_to_origin();
+    let _ = index.repo().map(|repo| repo.reset_to_origin());
     let Some((at @ (StoredAt::File(_) | StoredAt::Url(_) | StoredAt::Oci(_)), Stored::Created)) =
         stored
     else {

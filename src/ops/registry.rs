@@ -6,8 +6,16 @@
 //! `--offline`. With nothing named, the default index is a local repository under
 //! `OCP_HOME/index/default.git`, created on first use, that stores tarballs in itself.
 //!
+//! An index URL that starts with `sparse+` (`sparse+https://host/path/`) is read over plain
+//! HTTP instead, file by file, into a cache under `OCP_HOME/index/sparse/`; such an index
+//! must carry a signed checkpoint ([`crate::ops::checkpoints`]), and nothing can be published
+//! through it.
+//!
 //! Updates go through [`crate::ops::history`]: a new head that does not contain the last one
-//! ocp saw is refused. Credentials for uploads come from the user's own configuration only
+//! ocp saw is refused. When a git index carries signed checkpoints, reading it goes through
+//! [`crate::ops::checkpoints`] too: the checkpoint is checked on the fetched head before the
+//! clone moves, and the files are read as of the commit it names, each against its manifest.
+//! Commands that change an index ([`open_to_change`]) work on the clone's head. Credentials for uploads come from the user's own configuration only
 //! (`[registries.NAME] token-env`, `upload-host`, or `OCP_REGISTRY_<NAME>_TOKEN` and
 //! `OCP_REGISTRY_<NAME>_UPLOAD_HOST`), never from the index.
 
@@ -17,10 +25,13 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use crate::error::helped;
+use crate::index::checkpoint::accept::Accepted as CheckpointAccepted;
 use crate::index::format::Storage;
 use crate::index::git::Repo;
+use crate::index::sparse;
 use crate::index::storage::Credential;
 use crate::index::{Index, template};
+use crate::ops::checkpoints::{self, Notice};
 use crate::ops::history;
 
 /// A resolved index: what to call it, its git remote, and where ocp keeps its clone.
@@ -33,6 +44,16 @@ pub struct IndexLocation {
     pub is_default: bool,
     /// What the user's config says about this index, when it was named from there.
     pub registry: Option<RegistrySettings>,
+    /// The user's config (`OCP_HOME/config.toml`), where index keys are pinned.
+    pub config: PathBuf,
+}
+
+impl IndexLocation {
+    /// The URL of the folder the index is served from, for an index read over HTTP
+    /// (`sparse+https://...`).
+    pub fn sparse_base(&self) -> Option<String> {
+        sparse::base_url(&self.remote).ok().flatten()
+    }
 }
 
 /// `[registries.NAME]` in `OCP_HOME/config.toml`, besides `index`.
@@ -44,6 +65,9 @@ pub struct RegistrySettings {
     pub upload_host: Option<String>,
     /// The user name an OCI registry knows the token by (`username`).
     pub username: Option<String>,
+    /// The index key that signs its checkpoints (`index-key`), given by the user or pinned
+    /// on first use.
+    pub index_key: Option<String>,
 }
 
 /// One `[registries.NAME]` table.
@@ -80,15 +104,17 @@ pub fn locate(home: &Path, spec: Option<&str>) -> anyhow::Result<IndexLocation> 
             checkout: checkouts.join("default"),
             is_default: true,
             registry: None,
+            config: config_path(home),
         });
     };
     if let Some(configured) = configured(home, spec)? {
         return Ok(IndexLocation {
             name: spec.to_owned(),
-            checkout: checkouts.join(slug(spec, &configured.index)),
+            checkout: clone_folder(home, spec, &configured.index)?,
             remote: configured.index,
             is_default: false,
             registry: Some(configured.settings),
+            config: config_path(home),
         });
     }
     let looks_like_url = spec.contains("://")
@@ -115,11 +141,29 @@ pub fn locate(home: &Path, spec: Option<&str>) -> anyhow::Result<IndexLocation> 
     };
     Ok(IndexLocation {
         name: spec.to_owned(),
-        checkout: checkouts.join(slug(spec, &remote)),
+        checkout: clone_folder(home, spec, &remote)?,
         remote,
         is_default: false,
         registry: None,
+        config: config_path(home),
     })
+}
+
+/// Where ocp keeps its copy of the index at `remote`: a clone under `index/checkouts/`, or
+/// for an index read over HTTP, its cache under `index/sparse/` (the URL checked first).
+fn clone_folder(home: &Path, name: &str, remote: &str) -> anyhow::Result<PathBuf> {
+    let folder = if sparse::base_url(remote)
+        .map_err(|error| match error.help() {
+            Some(help) => crate::error::with_help(error, help),
+            None => anyhow::Error::new(error),
+        })?
+        .is_some()
+    {
+        "sparse"
+    } else {
+        "checkouts"
+    };
+    Ok(home.join("index").join(folder).join(slug(name, remote)))
 }
 
 fn config_path(home: &Path) -> PathBuf {
@@ -128,7 +172,12 @@ fn config_path(home: &Path) -> PathBuf {
 
 /// The user's config, `None` when there is none.
 fn read_config(home: &Path) -> anyhow::Result<Option<toml_edit::DocumentMut>> {
-    let path = config_path(home);
+    read_config_file(&config_path(home))
+}
+
+/// The user's config at `path`, `None` when there is none.
+pub(crate) fn read_config_file(path: &Path) -> anyhow::Result<Option<toml_edit::DocumentMut>> {
+    let path = path.to_path_buf();
     let text = match fs::read_to_string(&path) {
         Ok(text) => text,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -214,6 +263,7 @@ fn configured(home: &Path, name: &str) -> anyhow::Result<Option<Configured>> {
             token_env: text("token-env")?,
             upload_host: text("upload-host")?,
             username: text("username")?,
+            index_key: text("index-key")?,
         },
     }))
 }
@@ -290,16 +340,32 @@ fn slug(name: &str, remote: &str) -> String {
 }
 
 /// An index checkout held under an exclusive lock, so two ocp processes on this machine
-/// never change one clone at the same time.
+/// never change one clone (or one cache of an index read over HTTP) at the same time.
 #[derive(Debug)]
 pub struct OpenIndex {
     pub index: Index,
     pub location: IndexLocation,
+    /// What the user should know about the index (a key trusted on first use, an expired
+    /// checkpoint used offline); [`OpenIndex::report`] prints them.
+    pub notices: Vec<Notice>,
     _lock: File,
 }
 
-/// Locks, clones or updates, and opens the index at `location`.
-pub fn open(location: &IndexLocation, freshness: Freshness) -> anyhow::Result<OpenIndex> {
+impl OpenIndex {
+    /// Prints the notices through the shell.
+    pub fn report(&self, shell: &mut crate::shell::Shell) -> std::io::Result<()> {
+        for notice in &self.notices {
+            match notice {
+                Notice::Status(verb, text) => shell.status(verb, text)?,
+                Notice::Warning(text) => shell.warn(text)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Takes the lock of `location`'s clone (or cache).
+fn lock(location: &IndexLocation) -> anyhow::Result<File> {
     let parent = location.checkout.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(parent)
         .with_context(|| format!("failed to create `{}`", parent.display()))?;
@@ -312,9 +378,52 @@ pub fn open(location: &IndexLocation, freshness: Freshness) -> anyhow::Result<Op
         .with_context(|| format!("failed to open the lock file `{}`", lock_path.display()))?;
     lock.lock()
         .with_context(|| format!("failed to lock `{}`", lock_path.display()))?;
+    Ok(lock)
+}
+
+/// Locks, clones or updates, and opens the index at `location` to read it. An index read
+/// over HTTP, and a git index with signed checkpoints, are read as their accepted
+/// checkpoint lists them.
+pub fn open(location: &IndexLocation, freshness: Freshness) -> anyhow::Result<OpenIndex> {
+    if let Some(base) = location.sparse_base() {
+        let lock = lock(location)?;
+        let (index, notices) = checkpoints::open_sparse(location, &base, freshness)?;
+        return Ok(OpenIndex {
+            index,
+            location: location.clone(),
+            notices,
+            _lock: lock,
+        });
+    }
+    open_git(location, freshness, true)
+}
+
+/// Locks, clones or updates, and opens the clone of the index at `location` to change it
+/// (publish, yank, owners): its head as it is, whatever its checkpoints say.
+pub fn open_to_change(location: &IndexLocation) -> anyhow::Result<OpenIndex> {
+    if location.sparse_base().is_some() {
+        return Err(helped(
+            format!(
+                "the index `{}` is read over HTTP (`{}`), which cannot change it",
+                location.name, location.remote
+            ),
+            "publish, yank and change owners through the index's git repository: name its git URL with `--index`, or under `[registries.NAME]` in `OCP_HOME/config.toml`",
+        ));
+    }
+    open_git(location, Freshness::Update, false)
+}
+
+fn open_git(
+    location: &IndexLocation,
+    freshness: Freshness,
+    checkpointed: bool,
+) -> anyhow::Result<OpenIndex> {
+    let lock = lock(location)?;
     if location.is_default && !Path::new(&location.remote).exists() {
         create_default(Path::new(&location.remote))?;
     }
+    let mut accepted: Option<CheckpointAccepted> = None;
+    let mut checked = false;
     if !location.checkout.join(".git").exists() {
         if freshness == Freshness::Offline {
             return Err(helped(
@@ -346,17 +455,38 @@ pub fn open(location: &IndexLocation, freshness: Freshness) -> anyhow::Result<Op
                 location.name, location.remote
             )
         })?;
-        // A new clone of an index ocp has seen before must still contain what it saw.
+        // A new clone of an index ocp has seen before must still contain what it saw, and
+        // its checkpoint must hold up.
         let head = repo.head()?;
-        if let Err(error) = history::check_fast_forward(location, &repo, &head) {
-            let _ = fs::remove_dir_all(&location.checkout);
-            return Err(error);
+        let checks = history::check_fast_forward(location, &repo, &head).and_then(|()| {
+            if checkpointed {
+                checkpoints::check_git(location, &repo, &head, freshness)
+            } else {
+                Ok(None)
+            }
+        });
+        match checks {
+            Ok(found) => accepted = found,
+            Err(error) => {
+                let _ = fs::remove_dir_all(&location.checkout);
+                return Err(error);
+            }
         }
+        checked = true;
         history::record(location, &repo.branch()?, &head)?;
     } else if freshness == Freshness::Update {
-        fetch_checked(location, &Repo::at(&location.checkout))?;
+        accepted = fetch_checked(location, &Repo::at(&location.checkout), checkpointed)?;
+        checked = true;
     }
-    let index = match Index::open(&location.checkout) {
+    if checkpointed && !checked {
+        let repo = Repo::at(&location.checkout);
+        accepted = checkpoints::check_git(location, &repo, &repo.head()?, freshness)?;
+    }
+    let opened = match &accepted {
+        Some(accepted) => checkpoints::snapshot_index(&location.checkout, accepted),
+        None => Index::open(&location.checkout),
+    };
+    let index = match opened {
         Ok(index) => index,
         Err(crate::index::IndexError::NotAnIndex { .. }) => {
             return Err(helped(
@@ -372,9 +502,14 @@ pub fn open(location: &IndexLocation, freshness: Freshness) -> anyhow::Result<Op
                 .with_context(|| format!("failed to open the index `{}`", location.name));
         }
     };
+    let notices = match &accepted {
+        Some(accepted) => checkpoints::remember(location, accepted)?,
+        None => Vec::new(),
+    };
     Ok(OpenIndex {
         index,
         location: location.clone(),
+        notices,
         _lock: lock,
     })
 }
@@ -390,14 +525,27 @@ pub fn explain_open_error(error: crate::index::IndexError) -> anyhow::Error {
         IndexError::TokenInConfig { .. } => {
             "remove `token_env` from the index's `config.json`; each publisher names the token and its host under `[registries.NAME]` in their own `OCP_HOME/config.toml`"
         }
+        IndexError::Checkpoint(inner) => match inner.help() {
+            Some(help) => help,
+            None => return anyhow::Error::new(error),
+        },
+        IndexError::Sparse(inner) => match inner.help() {
+            Some(help) => help,
+            None => return anyhow::Error::new(error),
+        },
         _ => return anyhow::Error::new(error),
     };
     crate::error::with_help(error, help)
 }
 
 /// Fetches the index into a quarantine, refuses a history that does not contain the last
-/// head ocp saw, then moves the clone to it and remembers the new head.
-fn fetch_checked(location: &IndexLocation, repo: &Repo) -> anyhow::Result<()> {
+/// head ocp saw (and, when `checkpointed`, a checkpoint that does not hold up), then moves
+/// the clone to it and remembers the new head. Returns the accepted checkpoint.
+fn fetch_checked(
+    location: &IndexLocation,
+    repo: &Repo,
+    checkpointed: bool,
+) -> anyhow::Result<Option<CheckpointAccepted>> {
     let failed = || {
         format!(
             "failed to update the index `{}` from `{}`",
@@ -410,8 +558,14 @@ fn fetch_checked(location: &IndexLocation, repo: &Repo) -> anyhow::Result<()> {
         .fetch_quarantined(&location.remote, &branch, scratch)
         .with_context(failed)?;
     history::check_fetched(location, &fetched)?;
+    let accepted = if checkpointed {
+        checkpoints::check_git(location, &fetched.repo, &fetched.head, Freshness::Update)?
+    } else {
+        None
+    };
     repo.accept(&fetched).with_context(failed)?;
-    history::record(location, &branch, &fetched.head)
+    history::record(location, &branch, &fetched.head)?;
+    Ok(accepted)
 }
 
 /// Why an index a reader checks against is not known to be current.
@@ -435,7 +589,7 @@ pub fn open_checked(
         return Ok((open(location, freshness)?, None));
     }
     let open = open(location, Freshness::Offline)?;
-    let repo = open.index.repo();
+    let repo = open.index.repo()?;
     let problem = if freshness == Freshness::Offline {
         // Nothing is fetched; the clone itself must still contain what ocp last saw.
         let head = repo.head()?;
@@ -470,12 +624,12 @@ pub fn open_checked(
 /// Brings an open index up to date (after a lost push race), with the same history check as
 /// [`open`].
 pub fn update(open: &OpenIndex) -> anyhow::Result<()> {
-    fetch_checked(&open.location, open.index.repo())
+    fetch_checked(&open.location, open.index.repo()?, false).map(|_| ())
 }
 
 /// Remembers the clone's current head (after a push of ocp's own commit).
 pub fn record_head(open: &OpenIndex) -> anyhow::Result<()> {
-    let repo = open.index.repo();
+    let repo = open.index.repo()?;
     history::record(&open.location, &repo.branch()?, &repo.head()?)
 }
 
@@ -489,10 +643,15 @@ pub struct Accepted {
 }
 
 /// Takes the index's history as it is now, rewritten or not, and remembers its head: the
-/// deliberate way past the refusal of a non-fast-forward update.
+/// deliberate way past the refusal of a non-fast-forward update. The last checkpoint ocp
+/// accepted is forgotten too, so the rewritten index's checkpoint is taken whatever its
+/// version (still only when signed by the pinned key).
 pub fn accept_rewrite(location: &IndexLocation) -> anyhow::Result<Accepted> {
+    if location.sparse_base().is_some() {
+        return accept_sparse_rewrite(location);
+    }
     let open = if location.checkout.join(".git").exists() {
-        open(location, Freshness::Offline)?
+        open_git(location, Freshness::Offline, false)?
     } else {
         // No clone yet: a fresh clone of the index as it is now is what is accepted.
         let seen = history::seen_path(location);
@@ -500,9 +659,9 @@ pub fn accept_rewrite(location: &IndexLocation) -> anyhow::Result<Accepted> {
             fs::remove_file(&seen)
                 .with_context(|| format!("failed to remove `{}`", seen.display()))?;
         }
-        open(location, Freshness::Update)?
+        open_git(location, Freshness::Update, false)?
     };
-    let repo = open.index.repo();
+    let repo = open.index.repo()?;
     let branch = repo.branch()?;
     let scratch = location.checkout.parent().unwrap_or(Path::new("."));
     let fetched = repo
@@ -516,10 +675,31 @@ pub fn accept_rewrite(location: &IndexLocation) -> anyhow::Result<Accepted> {
     repo.accept(&fetched)
         .with_context(|| format!("failed to update the index `{}`", location.name))?;
     history::record(location, &branch, &fetched.head)?;
+    checkpoints::forget(location)?;
     Ok(Accepted {
         previous,
         head: fetched.head.clone(),
         change,
+    })
+}
+
+/// For an index read over HTTP, a rewrite is a checkpoint older than the last one accepted:
+/// forget that one, and accept the one the server has now.
+fn accept_sparse_rewrite(location: &IndexLocation) -> anyhow::Result<Accepted> {
+    let previous = history::read_seen(location)?
+        .and_then(|seen| seen.checkpoint)
+        .map(|checkpoint| checkpoint.commit);
+    checkpoints::forget(location)?;
+    let open = open(location, Freshness::Update)?;
+    drop(open);
+    let head = history::read_seen(location)?
+        .and_then(|seen| seen.checkpoint)
+        .map(|checkpoint| checkpoint.commit)
+        .unwrap_or_default();
+    Ok(Accepted {
+        previous,
+        head,
+        change: crate::index::git::HistoryChange::default(),
     })
 }
 

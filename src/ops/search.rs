@@ -1,13 +1,17 @@
 //! `ocp search` and `ocp info`: what an index holds.
 
+use std::collections::BTreeSet;
+
 use anyhow::Context;
 
 use crate::error::helped;
 use crate::index::format::IndexEntry;
 use crate::index::{Index, owners};
+use crate::model::{ComponentName, PackageName};
 use crate::ops::owner::resolve_package;
 use crate::ops::registry::{self, Freshness, IndexLocation};
 use crate::policy::Policy;
+use crate::shell::Shell;
 
 /// One package found by `ocp search`.
 #[derive(Debug)]
@@ -19,32 +23,55 @@ pub struct Hit {
     pub osiris: String,
 }
 
-/// Packages whose name or components contain `text` (case-insensitive).
+/// Packages whose name or components contain `text` (case-insensitive). The names come
+/// from the index's listing (its folders, or its checkpoint's manifest), so only the files of
+/// matching packages are read: over HTTP, a search fetches a few files, not the index.
 pub fn search(
+    shell: &mut Shell,
     location: &IndexLocation,
     freshness: Freshness,
     text: &str,
 ) -> anyhow::Result<Vec<Hit>> {
     let open = registry::open(location, freshness)?;
+    open.report(shell)?;
+    let index = &open.index;
     let needle = text.to_lowercase();
+    let mut matched: BTreeSet<String> = index
+        .package_names()?
+        .into_iter()
+        .filter(|name| name.contains(&needle))
+        .collect();
+    let components: Vec<ComponentName> = index
+        .component_names()?
+        .iter()
+        .filter(|component| component.contains(&needle))
+        .filter_map(|component| component.parse().ok())
+        .collect();
+    let records: Vec<String> = components.iter().map(Index::component_file).collect();
+    index.reader().prefetch(&records);
+    for component in &components {
+        if let Some(package) = index.component_owner(component.as_str())? {
+            matched.insert(package);
+        }
+    }
+    let files: Vec<String> = matched
+        .iter()
+        .filter_map(|name| name.parse::<PackageName>().ok())
+        .map(|name| Index::package_file(&name))
+        .collect();
+    index.reader().prefetch(&files);
     let mut hits = Vec::new();
-    for name in open.index.package_names()? {
-        let entries = open.index.entries(&name)?;
+    for name in matched {
+        let entries = index.entries(&name)?;
         let Some(newest) = newest(&entries) else {
             continue;
         };
-        let matches = name.contains(&needle)
-            || entries
-                .iter()
-                .any(|e| e.components.iter().any(|c| c.contains(&needle)));
-        if matches {
-            hits.push(Hit {
-                name,
-                version: newest.version.clone(),
-                components: newest.components.clone(),
-                osiris: newest.osiris.clone(),
-            });
-        }
+        hits.push(Hit {
+            name,
+            version: newest.version.clone(),
+            components: newest.components.clone(),
+            osiris: newest.osiris.clone(),
+        });
     }
     Ok(hits)
 }
@@ -85,12 +112,14 @@ pub enum Verdict {
 }
 
 pub fn info(
+    shell: &mut Shell,
     location: &IndexLocation,
     freshness: Freshness,
     query: &str,
     policy: &Policy,
 ) -> anyhow::Result<Info> {
     let open = registry::open(location, freshness)?;
+    open.report(shell)?;
     let index: &Index = &open.index;
     let name = resolve_package(index, query).map_err(|_| {
         helped(

@@ -43,6 +43,7 @@ pub struct SiteOutcome {
 pub fn site(shell: &mut Shell, opts: &SiteOpts) -> anyhow::Result<SiteOutcome> {
     let started = Instant::now();
     let open = registry::open(&opts.location, opts.freshness)?;
+    open.report(shell)?;
     let mut fetch = FetchOptions::new(open.index.root());
     fetch.offline = opts.freshness == Freshness::Offline;
     fetch.registry = opts.registry_login.clone();

@@ -41,7 +41,7 @@ use pubgrub::{PubGrubError, Ranges};
 use provider::{Node, Provider, ProviderError};
 
 pub use request::{RequiredBy, Requirement, RequirementError, Resolution, ResolvedPackage};
-pub use source::{EntrySource, IndexDirSource, MemorySource, SourceError};
+pub use source::{EntrySource, IndexDirSource, IndexSource, MemorySource, SourceError};
 pub use words::{range_words, version_words};
 
 use crate::index::format::IndexEntry;

@@ -1,17 +1,22 @@
 //! Where the resolver's packages come from: the [`EntrySource`] trait, read one package at a
 //! time and only for the packages the resolver asks about, and its two implementations: an
-//! index checkout on disk ([`IndexDirSource`]) and a list held in memory ([`MemorySource`],
-//! for tests and for callers that already hold entries). This module reads and checks
-//! signatures; it never decides which version to use.
+//! index read through an [`IndexReader`] ([`IndexSource`]: a checkout on disk, a commit a
+//! checkpoint vouches for, or an index over HTTP) and a list held in memory
+//! ([`MemorySource`], for tests and for callers that already hold entries). This module reads
+//! and checks signatures; it never decides which version to use.
 //!
-//! An index checkout is written by anyone with push access, so [`IndexDirSource`] trusts
-//! nothing it reads: a name is parsed before it becomes a path, files are read with size and
+//! When it reads a package file, [`IndexSource`] asks the reader to prefetch the files of
+//! every package its versions depend on: over HTTP those arrive several at once while the
+//! resolver works, instead of one request per package when the resolver gets to it.
+//!
+//! An index is written by anyone with push access, so [`IndexSource`] trusts nothing it
+//! reads: a name is parsed before it becomes a path, files are read with size and
 //! line limits, the `yanked` flags come from the package's signed owner log, and an entry's
 //! signature is checked ([`crate::index::trust`]) before the resolver acts on its
 //! dependencies. That check is lazy, one entry at a time, for the versions the resolver
 //! actually considers, so resolving stays fast on a large index.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -19,8 +24,9 @@ use crate::index::format::{
     self, ComponentRecord, IndexEntry, MAX_FILE_BYTES, entry_lines, parse_entries,
 };
 use crate::index::owners::{self, Owners};
+use crate::index::reader::{CheckoutReader, IndexReader};
 use crate::index::trust::{self, TrustError};
-use crate::index::{CheckedFolders, Index, IndexError, read_checked};
+use crate::index::{Index, IndexError};
 use crate::model::{ComponentName, PackageName};
 
 /// Why the entries of a package could not be read or used.
@@ -61,6 +67,8 @@ impl SourceError {
             SourceError::Untrusted { .. } | SourceError::OwnerLog { .. } => Some(
                 "nothing was installed: the index holds a change its package's owners did not sign; tell the index's maintainers (`ocp index verify` lists every such entry)",
             ),
+            SourceError::Index(IndexError::Checkpoint(error)) => error.help(),
+            SourceError::Index(IndexError::Sparse(error)) => error.help(),
             SourceError::Malformed { .. } | SourceError::Index(_) => {
                 Some("tell the index's maintainers; `ocp index verify` finds the problem")
             }
@@ -97,32 +105,38 @@ struct PackageFile {
     vouched: Mutex<HashSet<usize>>,
 }
 
-/// Reads `<root>/packages/<shard(name)>` files of an index checkout, each at most once, and
-/// checks entries against `<root>/owners/<shard(name)>`.
+/// Reads the `packages/<shard(name)>` files of an index, each at most once, and checks
+/// entries against `owners/<shard(name)>`.
 ///
 /// A missing file means there is no such package. A line that is not a valid entry, an owner
 /// log that does not verify, or an entry its owners did not sign is an error naming the file
 /// and the line, so a broken or tampered index is fixed rather than silently read around.
 #[derive(Debug)]
-pub struct IndexDirSource {
-    root: PathBuf,
+pub struct IndexSource {
+    reader: Arc<dyn IndexReader>,
     cache: Mutex<HashMap<String, Arc<PackageFile>>>,
-    folders: CheckedFolders,
 }
 
-impl IndexDirSource {
+/// The source over an index checkout folder, by its earlier name.
+pub type IndexDirSource = IndexSource;
+
+impl IndexSource {
     /// A source over the index checkout at `root` (the folder that holds `config.json`).
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        IndexDirSource {
-            root: root.into(),
+        Self::over(Arc::new(CheckoutReader::new(root)))
+    }
+
+    /// A source over the index `reader` reads.
+    pub fn over(reader: Arc<dyn IndexReader>) -> Self {
+        IndexSource {
+            reader,
             cache: Mutex::new(HashMap::new()),
-            folders: CheckedFolders::default(),
         }
     }
 
-    /// The path of package `name`'s file in this checkout.
+    /// Where package `name`'s file is (a path, or a URL).
     pub fn package_path(&self, name: &PackageName) -> PathBuf {
-        self.root.join(Index::package_file(name))
+        self.reader.location(&Index::package_file(name))
     }
 
     /// How many package files were looked up so far (each at most once), found or not.
@@ -169,7 +183,9 @@ impl IndexDirSource {
                 reason: error.to_string(),
             })?;
         let relative = Index::package_file(&parsed);
-        let path = self.root.join(&relative);
+        let path = self.reader.location(&relative);
+        self.reader
+            .prefetch(&[relative.clone(), Index::owner_file(&parsed)]);
         let Some(text) = self.read(&relative)? else {
             return Ok(PackageFile {
                 path,
@@ -185,6 +201,7 @@ impl IndexDirSource {
             reason: error.reason,
         })?;
         let owners = self.owners(&parsed)?;
+        self.prefetch_dependencies(&entries);
         // The signed owner log decides what is yanked, not the unsigned flag in the entry.
         for entry in &mut entries {
             entry.yanked = owners.yanked.contains(&entry.version);
@@ -200,7 +217,7 @@ impl IndexDirSource {
 
     fn owners(&self, name: &PackageName) -> Result<Owners, SourceError> {
         let relative = Index::owner_file(name);
-        let path = self.root.join(&relative);
+        let path = self.reader.location(&relative);
         let Some(text) = self.read(&relative)? else {
             return Ok(Owners::default());
         };
@@ -217,18 +234,39 @@ impl IndexDirSource {
     }
 }
 
-impl IndexDirSource {
+impl IndexSource {
     fn read(&self, relative: &str) -> Result<Option<String>, SourceError> {
-        read_checked(&self.root, relative, MAX_FILE_BYTES, Some(&self.folders)).map_err(|error| {
-            match error {
+        self.reader
+            .read(relative, MAX_FILE_BYTES)
+            .map_err(|error| match error {
                 IndexError::Read { path, source } => SourceError::Read { path, source },
                 other => SourceError::Index(other),
-            }
-        })
+            })
+    }
+
+    /// Asks the reader for the files of every package these entries depend on that was not
+    /// read yet, so that over HTTP they arrive together, ahead of the resolver.
+    fn prefetch_dependencies(&self, entries: &[IndexEntry]) {
+        let names: BTreeSet<&str> = entries
+            .iter()
+            .flat_map(|entry| entry.dependencies.iter().map(|d| d.name.as_str()))
+            .collect();
+        let files: Vec<String> = {
+            let cache = self.lock_cache();
+            names
+                .into_iter()
+                .filter(|name| !cache.contains_key(*name))
+                .filter_map(|name| name.parse::<PackageName>().ok())
+                .flat_map(|name| [Index::package_file(&name), Index::owner_file(&name)])
+                .collect()
+        };
+        if !files.is_empty() {
+            self.reader.prefetch(&files);
+        }
     }
 }
 
-impl EntrySource for IndexDirSource {
+impl EntrySource for IndexSource {
     /// The package the index's `components/<shard>` record names: in an ocp index a
     /// component belongs to one package. A name that is not a component name has none.
     fn component_packages(&self, component: &str) -> Result<Vec<String>, SourceError> {
@@ -241,7 +279,7 @@ impl EntrySource for IndexDirSource {
         };
         let record: ComponentRecord =
             serde_json::from_str(&text).map_err(|error| SourceError::Malformed {
-                path: self.root.join(&relative),
+                path: self.reader.location(&relative),
                 line: 1,
                 reason: error.to_string(),
             })?;

@@ -62,7 +62,7 @@ pub fn load(index: &Index, entry: &IndexEntry, access: &TarballAccess) -> Result
         .sha256
         .parse()
         .map_err(|_| format!("the entry's sha256 `{}` is not valid", entry.sha256))?;
-    let location = index.config().entry_location(entry);
+    let location = index.entry_location(entry);
     let path = match storage::locate(&location, index.root()).map_err(|e| e.to_string())? {
         Source::File(path) => path,
         Source::Url(_) | Source::Oci(_) => {

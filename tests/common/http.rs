@@ -10,6 +10,11 @@
 //! For credential tests it records every `Authorization` header it receives
 //! (`authorizations`) and can answer writes with a `307` redirect to another URL
 //! (`redirect_writes_to`).
+//!
+//! For an index read over HTTP it sends each file's `ETag` (from its contents) and answers a
+//! GET whose `If-None-Match` names it with `304 Not Modified`, counting 200s and 304s
+//! (`ok_answers`, `not_modified`); with `keep_alive` on it keeps connections open for the
+//! next GET, and it counts the connections it accepted (`connections`).
 
 #![allow(dead_code)]
 
@@ -40,6 +45,14 @@ pub struct FileServer {
     pub authorizations: Arc<Mutex<Vec<String>>>,
     /// When set, PUT and DELETE are answered `307 Temporary Redirect` to this base URL.
     pub redirect_writes_to: Arc<Mutex<Option<String>>>,
+    /// GETs answered `200 OK` with a body.
+    pub ok_answers: Arc<AtomicUsize>,
+    /// GETs answered `304 Not Modified`.
+    pub not_modified: Arc<AtomicUsize>,
+    /// Connections accepted.
+    pub connections: Arc<AtomicUsize>,
+    /// Keep a connection open after a GET, for the next request (HTTP/1.1 keep-alive).
+    pub keep_alive: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
 }
 
@@ -60,6 +73,10 @@ impl FileServer {
             max_in_flight: Arc::new(AtomicUsize::new(0)),
             authorizations: Arc::new(Mutex::new(Vec::new())),
             redirect_writes_to: Arc::new(Mutex::new(None)),
+            ok_answers: Arc::new(AtomicUsize::new(0)),
+            not_modified: Arc::new(AtomicUsize::new(0)),
+            connections: Arc::new(AtomicUsize::new(0)),
+            keep_alive: Arc::new(AtomicBool::new(false)),
             stop: Arc::new(AtomicBool::new(false)),
         };
         let shared = server.clone();
@@ -70,10 +87,14 @@ impl FileServer {
                     break;
                 }
                 let Ok(stream) = stream else { continue };
+                // Answers are written in several small writes: without this, each waits for
+                // the client's delayed ACK (about 40 ms on Linux) on a kept-alive connection.
+                let _ = stream.set_nodelay(true);
+                shared.connections.fetch_add(1, Ordering::SeqCst);
                 let shared = shared.clone();
                 let token = token.clone();
                 thread::spawn(move || {
-                    let _ = handle(stream, &shared, token.as_deref());
+                    let _ = serve_connection(stream, &shared, token.as_deref());
                 });
             }
         });
@@ -95,10 +116,18 @@ impl FileServer {
 
     /// Serves every file below `root` at `/<relative path>` (a static site).
     pub fn serve_dir(&self, root: &std::path::Path) {
+        self.serve_below(root, |_| true);
+    }
+
+    /// Serves the files below `root` for which `keep` holds (asked of folders too).
+    fn serve_below(&self, root: &std::path::Path, keep: impl Fn(&std::path::Path) -> bool) {
         let mut stack = vec![root.to_path_buf()];
         while let Some(dir) = stack.pop() {
             for entry in std::fs::read_dir(&dir).expect("read a directory") {
                 let path = entry.expect("a directory entry").path();
+                if !keep(&path) {
+                    continue;
+                }
                 if path.is_dir() {
                     stack.push(path);
                 } else {
@@ -108,6 +137,32 @@ impl FileServer {
                 }
             }
         }
+    }
+
+    /// Serves the files of an index checkout below `root` at `/<relative path>`, leaving out
+    /// `.git`: what a static server of the checkout serves.
+    pub fn serve_index(&self, root: &std::path::Path) {
+        self.serve_below(root, |path| {
+            path.file_name().is_none_or(|name| name != ".git")
+        });
+    }
+
+    /// The paths of the GETs that arrived, in order.
+    pub fn gets(&self) -> Vec<String> {
+        self.log
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter_map(|line| line.strip_prefix("GET ").map(str::to_owned))
+            .collect()
+    }
+
+    /// Forgets the requests so far (the log and the 200/304 counts).
+    pub fn reset_counts(&self) {
+        self.log.lock().expect("lock").clear();
+        self.ok_answers.store(0, Ordering::SeqCst);
+        self.not_modified.store(0, Ordering::SeqCst);
+        self.connections.store(0, Ordering::SeqCst);
     }
 
     /// How many GET requests arrived, for any path.
@@ -150,10 +205,29 @@ impl Drop for FileServer {
     }
 }
 
-fn handle(stream: TcpStream, server: &FileServer, token: Option<&str>) -> std::io::Result<()> {
+/// Answers the requests of one connection: one, or with `keep_alive` every GET until the
+/// client closes it.
+fn serve_connection(
+    stream: TcpStream,
+    server: &FileServer,
+    token: Option<&str>,
+) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
+    while handle(&mut reader, stream.try_clone()?, server, token)? {}
+    Ok(())
+}
+
+/// Answers one request; true when the connection stays open for another.
+fn handle(
+    reader: &mut BufReader<TcpStream>,
+    stream: TcpStream,
+    server: &FileServer,
+    token: Option<&str>,
+) -> std::io::Result<bool> {
     let mut request_line = String::new();
-    reader.read_line(&mut request_line)?;
+    if reader.read_line(&mut request_line)? == 0 {
+        return Ok(false);
+    }
     let mut parts = request_line.split_whitespace();
     let method = parts.next().unwrap_or_default().to_owned();
     let path = parts.next().unwrap_or_default().to_owned();
@@ -189,17 +263,23 @@ fn handle(stream: TcpStream, server: &FileServer, token: Option<&str>) -> std::i
             .push(format!("{method} {path}: {authorization}"));
     }
     if server.drop_connections.load(Ordering::SeqCst) {
-        return Ok(()); // close without answering
+        return Ok(false); // close without answering
     }
     let redirect = server.redirect_writes_to.lock().expect("lock").clone();
     if let Some(base) = redirect.filter(|_| method == "PUT" || method == "DELETE") {
-        return write!(
+        write!(
             stream,
             "HTTP/1.1 307 Temporary Redirect\r\nLocation: {base}{path}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-        );
+        )?;
+        return Ok(false);
     }
     if method == "GET" {
-        return answer_get(stream, server, &path);
+        let keep = server.keep_alive.load(Ordering::SeqCst)
+            && !headers
+                .get("connection")
+                .is_some_and(|v| v.eq_ignore_ascii_case("close"));
+        answer_get(stream, server, &path, headers.get("if-none-match"), keep)?;
+        return Ok(keep);
     }
     let authorized = token.is_none_or(|token| {
         headers
@@ -229,10 +309,24 @@ fn handle(stream: TcpStream, server: &FileServer, token: Option<&str>) -> std::i
         reply.len()
     )?;
     stream.write_all(&reply)?;
-    stream.flush()
+    stream.flush()?;
+    Ok(false)
 }
 
-fn answer_get(mut stream: TcpStream, server: &FileServer, path: &str) -> std::io::Result<()> {
+/// The `ETag` of a file: a hash of its contents, quoted.
+fn etag(body: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    format!("\"{}\"", &hex::encode(Sha256::digest(body))[..16])
+}
+
+fn answer_get(
+    mut stream: TcpStream,
+    server: &FileServer,
+    path: &str,
+    if_none_match: Option<&String>,
+    keep_alive: bool,
+) -> std::io::Result<()> {
+    let connection = if keep_alive { "keep-alive" } else { "close" };
     let now = server.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
     server.max_in_flight.fetch_max(now, Ordering::SeqCst);
     let delay = server.get_delay_ms.load(Ordering::SeqCst);
@@ -249,12 +343,21 @@ fn answer_get(mut stream: TcpStream, server: &FileServer, path: &str) -> std::io
         let Some(body) = server.get(path) else {
             return write!(
                 stream,
-                "HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nConnection: close\r\n\r\nnot found"
+                "HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nConnection: {connection}\r\n\r\nnot found"
             );
         };
+        let tag = etag(&body);
+        if if_none_match == Some(&tag) {
+            server.not_modified.fetch_add(1, Ordering::SeqCst);
+            return write!(
+                stream,
+                "HTTP/1.1 304 Not Modified\r\nETag: {tag}\r\nContent-Length: 0\r\nConnection: {connection}\r\n\r\n"
+            );
+        }
+        server.ok_answers.fetch_add(1, Ordering::SeqCst);
         write!(
             stream,
-            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nContent-Type: {}\r\nConnection: close\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nContent-Type: {}\r\nETag: {tag}\r\nConnection: {connection}\r\n\r\n",
             body.len(),
             content_type(path)
         )?;

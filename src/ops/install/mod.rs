@@ -174,6 +174,7 @@ pub fn install(shell: &mut Shell, opts: InstallOpts) -> anyhow::Result<Installed
         None => EnvLock::None,
     };
     let open = registry::open(&opts.location, opts.freshness)?;
+    open.report(shell)?;
     let index = &open.index;
 
     let request = request::InstallRequest::read(shell, &opts, index)?;

@@ -11,7 +11,7 @@ use super::request::InstallRequest;
 use crate::error::helped;
 use crate::index::Index;
 use crate::lockfile::{self, LockedEnvironment, LockedIndex, Lockfile};
-use crate::resolve::{self, IndexDirSource, Resolution, ResolveOptions};
+use crate::resolve::{self, IndexSource, Resolution, ResolveOptions};
 
 /// Which version of each package to install, and the lock file that says so.
 pub struct Resolved {
@@ -24,7 +24,7 @@ pub fn resolve(
     index: &Index,
     opts: &InstallOpts,
 ) -> anyhow::Result<Resolved> {
-    let source = IndexDirSource::new(index.root());
+    let source = IndexSource::over(index.reader());
     let resolve_options = ResolveOptions {
         allow_prereleases: opts.allow_prereleases,
         time_limit: Some(opts.time_limit),
@@ -66,8 +66,8 @@ pub fn resolve(
                 .values()
                 .find(|package| package.entry.name == name && package.entry.version == version)
                 .map_or_else(
-                    || index.config().download_location(name, version),
-                    |package| index.config().entry_location(&package.entry),
+                    || index.download_location(name, version),
+                    |package| index.entry_location(&package.entry),
                 )
         },
     )

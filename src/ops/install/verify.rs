@@ -45,7 +45,7 @@ pub fn fetch_and_verify<'p>(
         items.push(FetchItem {
             name: change.name.clone(),
             version: change.version.clone(),
-            location: index.config().entry_location(&change.entry),
+            location: index.entry_location(&change.entry),
             sha256,
         });
     }
