@@ -15,6 +15,9 @@
 //!   the Osiris ranges);
 //! - floor: `find <each OCP's import package, component folder and dist-info> -type f -print0
 //!   | xargs -0 sha256sum > /dev/null`.
+//!
+//! It prints the median and p95 of each, the ratio of the medians, the median CPU time (user +
+//! system, children included) and the load average before and after. Figures: `BENCHMARKS.md`.
 
 #![allow(clippy::print_stdout)]
 
@@ -132,17 +135,33 @@ fn load_average() -> String {
         .unwrap_or_else(|_| "unknown".to_owned())
 }
 
-fn timed(command: &mut Command) -> Duration {
+/// CPU seconds (user + system) used by the child processes waited for so far, theirs
+/// included: on a machine shared with other work, it tells more than the wall clock.
+fn children_cpu_seconds() -> f64 {
+    // SAFETY: `getrusage` fills the zeroed struct it is given and reads nothing else.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
+        usage
+    };
+    let seconds = |time: libc::timeval| time.tv_sec as f64 + time.tv_usec as f64 / 1e6;
+    seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
+
+/// Runs `command`, failing the benchmark if it fails; its wall clock and CPU time.
+fn timed(command: &mut Command) -> (Duration, f64) {
+    let cpu = children_cpu_seconds();
     let start = Instant::now();
     let output = command.output().expect("run a command");
     let elapsed = start.elapsed();
+    let cpu = children_cpu_seconds() - cpu;
     assert!(
         output.status.success(),
         "{command:?} failed (for ocp audit: it found something):\n{}{}",
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    elapsed
+    (elapsed, cpu)
 }
 
 fn main() {
@@ -275,33 +294,40 @@ fn main() {
     timed(&mut audit());
     timed(&mut floor());
     let load_before = load_average();
-    let mut audit_samples = Vec::new();
-    let mut floor_samples = Vec::new();
+    let (mut audit_samples, mut floor_samples) = (Vec::new(), Vec::new());
+    let (mut audit_cpu, mut floor_cpu) = (Vec::new(), Vec::new());
     for _ in 0..RUNS {
-        audit_samples.push(timed(&mut audit()));
-        floor_samples.push(timed(&mut floor()));
+        let (elapsed, cpu) = timed(&mut audit());
+        audit_samples.push(elapsed);
+        audit_cpu.push(Duration::from_secs_f64(cpu));
+        let (elapsed, cpu) = timed(&mut floor());
+        floor_samples.push(elapsed);
+        floor_cpu.push(Duration::from_secs_f64(cpu));
     }
     let load_after = load_average();
 
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     let (audit_median, audit_p95) = stats(audit_samples);
     let (floor_median, floor_p95) = stats(floor_samples);
+    let (audit_cpu, _) = stats(audit_cpu);
+    let (floor_cpu, _) = stats(floor_cpu);
     println!(
         "audit of {PACKAGES} OCPs x {FILES_PER_PACKAGE} files, warm, interleaved, {RUNS} runs each"
     );
     println!(
-        "{:<8} {:>10} {:>10} {:>10}",
-        "tool", "median", "p95", "vs floor"
+        "{:<8} {:>10} {:>10} {:>10} {:>12}",
+        "tool", "median", "p95", "vs floor", "median CPU"
     );
-    for (tool, median, p95) in [
-        ("ocp", audit_median, audit_p95),
-        ("floor", floor_median, floor_p95),
+    for (tool, median, p95, cpu) in [
+        ("ocp", audit_median, audit_p95, audit_cpu),
+        ("floor", floor_median, floor_p95, floor_cpu),
     ] {
         println!(
-            "{tool:<8} {:>8.1}ms {:>8.1}ms {:>9.2}x",
+            "{tool:<8} {:>8.1}ms {:>8.1}ms {:>9.2}x {:>10.1}ms",
             ms(median),
             ms(p95),
-            ms(median) / ms(floor_median)
+            ms(median) / ms(floor_median),
+            ms(cpu)
         );
     }
     println!(
