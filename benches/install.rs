@@ -6,80 +6,17 @@
 //! sides (`--no-python-deps`, `--no-deps`), so each installs the same six packages. Creating
 //! the fresh environment is not timed.
 
-use std::path::{Path, PathBuf};
+#[path = "common/cli.rs"]
+mod cli;
+
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-#[path = "common/process.rs"]
-mod process;
-
-use process::{checked as run, ocp};
+use cli::{fresh_env, ocp, package, run, stats, uv, uv_binary};
 
 const RUNS: usize = 9;
 const DEPENDENCIES: usize = 5;
-
-fn uv() -> Command {
-    let mut command = Command::new(uv_binary());
-    command
-        .env("UV_PYTHON_DOWNLOADS", "never")
-        .env_remove("VIRTUAL_ENV");
-    command
-}
-
-fn uv_binary() -> PathBuf {
-    // Time the uv binary itself: `python3 -m uv` adds a Python start-up to every call, and
-    // `uv` on PATH may be a shim script (pyenv's).
-    let found = Command::new("python3")
-        .args(["-c", "import uv; print(uv.find_uv_bin())"])
-        .output()
-        .ok()
-        .filter(|output| output.status.success())
-        .map(|output| PathBuf::from(String::from_utf8_lossy(&output.stdout).trim()));
-    found.unwrap_or_else(|| PathBuf::from("uv"))
-}
-
-fn fresh_env(dir: &Path, seed: bool) -> PathBuf {
-    let mut command = uv();
-    command.args(["venv", "--quiet", "--python", "python3"]);
-    if seed {
-        command.arg("--seed");
-    }
-    run(command.arg(dir));
-    dir.join("bin/python")
-}
-
-fn package(home: &Path, work: &Path, component: &str, dependencies: &[String]) -> PathBuf {
-    let family = component.split('.').next().expect("family");
-    let root = work.join(format!("{family}-osiris"));
-    run(ocp(home)
-        .args(["new", component, "--author", "Bench", "--path"])
-        .arg(&root));
-    let pyproject = root.join("pyproject.toml");
-    let text = std::fs::read_to_string(&pyproject).expect("read");
-    let extra: String = dependencies
-        .iter()
-        .map(|d| format!("    \"{d}>=0.1\",\n"))
-        .collect();
-    std::fs::write(
-        &pyproject,
-        text.replacen(
-            "    \"pyyaml>=6.0\",\n",
-            &format!("    \"pyyaml>=6.0\",\n{extra}"),
-            1,
-        ),
-    )
-    .expect("write");
-    root
-}
-
-fn stats(mut samples: Vec<Duration>) -> (Duration, Duration) {
-    samples.sort();
-    let median = samples[samples.len() / 2];
-    let p95 = samples[((samples.len() as f64 * 0.95).ceil() as usize)
-        .saturating_sub(1)
-        .min(samples.len() - 1)];
-    (median, p95)
-}
 
 fn time_runs(
     base: &Path,

@@ -20,8 +20,8 @@
 
 #![allow(clippy::print_stdout)]
 
-#[path = "common/process.rs"]
-mod process;
+#[path = "common/cli.rs"]
+mod cli;
 #[path = "common/synthetic.rs"]
 mod synthetic;
 
@@ -39,7 +39,7 @@ use ocp::index::format::{ComponentRecord, IndexConfig, Storage, shard};
 use ocp::resolve::{IndexSource, Request, Requirement, ResolveOptions, resolve};
 use ocp::signing::SecretKey;
 use pep440_rs::Version;
-use process::{checked, ocp};
+use cli::{ocp, run as checked};
 use synthetic::{PACKAGES, name, typical_request, write_signed_package};
 
 const COLD_RUNS: usize = 3;
