@@ -4,7 +4,7 @@
 //! Run with `cargo bench --bench install`. Needs `python3` >= 3.11 and uv (the `uv` module of
 //! `python3`, else `uv` on PATH, as `.ci/run` installs it). The package has 5 OCP dependencies; Python requirements are left out on all three
 //! sides (`--no-python-deps`, `--no-deps`), so each installs the same six packages. Creating
-//! the fresh environment is not timed.
+//! the fresh environment is not timed, and is flushed to disk first; the tools take turns.
 
 #[path = "common/cli.rs"]
 mod cli;
@@ -18,21 +18,32 @@ use cli::{fresh_env, ocp, package, run, stats, uv, uv_binary};
 const RUNS: usize = 9;
 const DEPENDENCIES: usize = 5;
 
-fn time_runs(
-    base: &Path,
-    label: &str,
+/// One tool's install: a name, whether its environment needs pip (`--seed`), and the command.
+struct Tool<'a> {
+    label: &'static str,
     seed: bool,
-    mut install: impl FnMut(&Path),
-) -> (Duration, Duration) {
-    let mut samples = Vec::new();
-    for run_number in 0..RUNS {
-        let env = base.join(format!("{label}-{run_number}"));
-        fresh_env(&env, seed);
-        let start = Instant::now();
-        install(&env);
-        samples.push(start.elapsed());
+    install: Box<dyn Fn(&Path) + 'a>,
+}
+
+/// Times every tool `RUNS` times, interleaved (ocp, uv, pip, ocp, ...), each into a fresh
+/// environment whose creation is flushed to disk before the clock starts: no tool pays for
+/// writing back another's files, and a slow spell of the machine falls on all of them.
+/// Each tool runs once untimed first, so every cache is warm.
+fn time_interleaved(base: &Path, tools: &[Tool]) -> Vec<(Duration, Duration)> {
+    let mut samples = vec![Vec::new(); tools.len()];
+    for run_number in 0..=RUNS {
+        for (tool, samples) in tools.iter().zip(&mut samples) {
+            let env = base.join(format!("{}-{run_number}", tool.label));
+            fresh_env(&env, tool.seed);
+            run(&mut Command::new("sync"));
+            let start = Instant::now();
+            (tool.install)(&env);
+            if run_number > 0 {
+                samples.push(start.elapsed());
+            }
+        }
     }
-    stats(samples)
+    samples.into_iter().map(stats).collect()
 }
 
 fn main() {
@@ -80,52 +91,68 @@ fn main() {
         .arg(&warm));
 
     let envs = temp.path().join("envs");
-    let ocp_time = time_runs(&envs, "ocp", false, |env| {
-        run(ocp(&home)
-            .args([
-                "install",
-                "app.extractor",
-                "--offline",
-                "--no-python-deps",
-                "--osiris-version",
-                "0.5.7",
-                "--env",
-            ])
-            .arg(env));
-    });
     let uv_bin = uv_binary();
-    let uv_time = time_runs(&envs, "uv", false, |env| {
-        run(Command::new(&uv_bin)
-            .args([
-                "pip",
-                "install",
-                "--quiet",
-                "--offline",
-                "--no-index",
-                "--no-deps",
-                "--find-links",
-            ])
-            .arg(&wheels)
-            .arg("--python")
-            .arg(env.join("bin/python"))
-            .args(&names)
-            .env_remove("VIRTUAL_ENV"));
-    });
-    let pip_time = time_runs(&envs, "pip", true, |env| {
-        run(Command::new(env.join("bin/python"))
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "--no-index",
-                "--no-deps",
-                "--find-links",
-            ])
-            .arg(&wheels)
-            .args(&names));
-    });
+    let tools = [
+        Tool {
+            label: "ocp",
+            seed: false,
+            install: Box::new(|env: &Path| {
+                run(ocp(&home)
+                    .args([
+                        "install",
+                        "app.extractor",
+                        "--offline",
+                        "--no-python-deps",
+                        "--osiris-version",
+                        "0.5.7",
+                        "--env",
+                    ])
+                    .arg(env));
+            }),
+        },
+        Tool {
+            label: "uv",
+            seed: false,
+            install: Box::new(|env: &Path| {
+                run(Command::new(&uv_bin)
+                    .args([
+                        "pip",
+                        "install",
+                        "--quiet",
+                        "--offline",
+                        "--no-index",
+                        "--no-deps",
+                        "--find-links",
+                    ])
+                    .arg(&wheels)
+                    .arg("--python")
+                    .arg(env.join("bin/python"))
+                    .args(&names)
+                    .env_remove("VIRTUAL_ENV"));
+            }),
+        },
+        Tool {
+            label: "pip",
+            seed: true,
+            install: Box::new(|env: &Path| {
+                run(Command::new(env.join("bin/python"))
+                    .args([
+                        "-m",
+                        "pip",
+                        "install",
+                        "--quiet",
+                        "--disable-pip-version-check",
+                        "--no-index",
+                        "--no-deps",
+                        "--find-links",
+                    ])
+                    .arg(&wheels)
+                    .args(&names));
+            }),
+        },
+    ];
+    let times = time_interleaved(&envs, &tools);
+    let (ocp_time, uv_time, pip_time) = (times[0], times[1], times[2]);
 
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(

@@ -35,11 +35,11 @@ use std::str::FromStr;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use cli::{ocp, run as checked};
 use ocp::index::format::{ComponentRecord, IndexConfig, Storage, shard};
 use ocp::resolve::{IndexSource, Request, Requirement, ResolveOptions, resolve};
 use ocp::signing::SecretKey;
 use pep440_rs::Version;
-use cli::{ocp, run as checked};
 use synthetic::{PACKAGES, name, typical_request, write_signed_package};
 
 const COLD_RUNS: usize = 3;
