@@ -56,7 +56,7 @@ fn cpu_seconds() -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
-fn spec(component: &str, title: &str) -> String {
+fn spec(component: &str, title: &str, driver: &str) -> String {
     format!(
         r#"name: {component}
 version: 4.4.0
@@ -89,7 +89,7 @@ examples:
     config: {{base_url: "https://api.example.com/v1", resource: customers}}
     notes: base_url and api_key usually come from a connection.
 x-runtime:
-  driver: x_osiris.driver.XDriver
+  driver: {driver}
 "#
     )
 }
@@ -108,7 +108,7 @@ fn tarball(entry: &IndexEntry) -> Vec<u8> {
     let component = &entry.components[0];
     let import = format!("{}_osiris", family.replace('-', "_"));
     let spec_path = format!("src/{import}/spec.yaml");
-    let manifest = Manifest {
+    let mut manifest = Manifest {
         format_version: 1,
         name: entry.name.clone(),
         version: entry.version.clone(),
@@ -136,13 +136,28 @@ fn tarball(entry: &IndexEntry) -> Vec<u8> {
         bytes,
         executable: false,
     };
-    let entries = vec![
+    let mut entries = vec![
         file("CHANGELOG.md", format!("# Changelog\n\n## {}\n\n- Faster paging.\n- Fixed retries.\n", entry.version).into_bytes()),
         file("PKG-INFO", format!("Metadata-Version: 2.2\nName: {}\nVersion: {}\nSummary: Synthetic {family} extractor\nLicense: MIT\nAuthor: Bench\n", entry.name, entry.version).into_bytes()),
         file("README.md", readme(&entry.name, component).into_bytes()),
-        file("ocp.json", manifest.to_json_bytes()),
-        file(&spec_path, spec(component, &format!("Synthetic {family}")).into_bytes()),
+        file(&spec_path, spec(
+                component,
+                &format!("Synthetic {family}"),
+                &format!("{import}.driver.Driver"),
+            ).into_bytes()),
     ];
+    // Every file but `ocp.json` itself is listed with its sha256, as `ocp build` lists them.
+    manifest.files = entries
+        .iter()
+        .map(|entry| {
+            (
+                entry.path.clone(),
+                Checksum::of_bytes(&entry.bytes).to_hex(),
+            )
+        })
+        .collect();
+    entries.push(file("ocp.json", manifest.to_json_bytes()));
+    entries.sort_by(|a, b| a.path.cmp(&b.path));
     let base = format!("{}-{}", entry.name.replace('-', "_"), entry.version);
     write_tar_gz(&base, &entries, 946_684_800).expect("a tarball")
 }
