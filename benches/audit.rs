@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use cli::{fresh_env, ocp, package, run, stats, uv};
+use cli::{Workspace, fresh_env, ocp, package, run, stats, uv, workspace};
 
 const RUNS: usize = 15;
 const PACKAGES: usize = 50;
@@ -165,15 +165,8 @@ fn timed(command: &mut Command) -> (Duration, f64) {
 }
 
 fn main() {
-    let temp = tempfile::tempdir().expect("tempdir");
-    // Installs write `ocp.lock` in the current directory, and the audit applies the policy of
-    // the project the current directory is in: keep both out of the repository.
-    std::env::set_current_dir(temp.path()).expect("enter the temporary directory");
-    let home = temp.path().join("home");
-    let work = temp.path().join("work");
-    std::fs::create_dir_all(&work).expect("mkdir");
     let started = Instant::now();
-    run(ocp(&home).args(["key", "generate", "--no-password"]));
+    let Workspace { temp, home, work } = workspace();
 
     let mut components = Vec::new();
     for at in 0..PACKAGES {

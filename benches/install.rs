@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use cli::{fresh_env, ocp, package, run, stats, uv, uv_binary};
+use cli::{Workspace, fresh_env, ocp, package, run, stats, uv, uv_binary, workspace};
 
 const RUNS: usize = 9;
 const DEPENDENCIES: usize = 5;
@@ -47,13 +47,7 @@ fn time_interleaved(base: &Path, tools: &[Tool]) -> Vec<(Duration, Duration)> {
 }
 
 fn main() {
-    let temp = tempfile::tempdir().expect("tempdir");
-    // Installs write `ocp.lock` in the current directory: keep it out of the repository.
-    std::env::set_current_dir(temp.path()).expect("enter the temporary directory");
-    let home = temp.path().join("home");
-    let work = temp.path().join("work");
-    std::fs::create_dir_all(&work).expect("mkdir");
-    run(ocp(&home).args(["key", "generate", "--no-password"]));
+    let Workspace { temp, home, work } = workspace();
 
     let mut roots = Vec::new();
     let mut names = Vec::new();

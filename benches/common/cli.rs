@@ -97,3 +97,22 @@ pub fn stats(mut samples: Vec<Duration>) -> (Duration, Duration) {
         .min(samples.len() - 1)];
     (median, p95)
 }
+
+/// A benchmark's scratch space: a temporary folder, made the current directory (so no lock
+/// file or project policy of the repository is read or written), with an `OCP_HOME` holding
+/// a fresh signing key and an empty work folder for packages.
+pub struct Workspace {
+    pub temp: tempfile::TempDir,
+    pub home: PathBuf,
+    pub work: PathBuf,
+}
+
+pub fn workspace() -> Workspace {
+    let temp = tempfile::tempdir().expect("tempdir");
+    std::env::set_current_dir(temp.path()).expect("enter the temporary directory");
+    let home = temp.path().join("home");
+    let work = temp.path().join("work");
+    std::fs::create_dir_all(&work).expect("mkdir");
+    run(ocp(&home).args(["key", "generate", "--no-password"]));
+    Workspace { temp, home, work }
+}
