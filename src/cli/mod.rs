@@ -45,7 +45,12 @@ Environment:
   OCP_HOME                  ocp's per-user directory (default: ~/.local/share/ocp)
   OCP_SIGNING_KEY           the secret key (its text or path) for sign, publish, yank and owner
   OCP_SIGNING_KEY_PASSWORD  the secret key's password (no prompt)
-  OCP_INDEX                 the index for publish, yank, owner, search and info";
+  OCP_INDEX                 the index for install, update, lock, audit, publish, yank, owner,
+                            search and info
+  OCP_OFFLINE               `true`: use only local copies of indexes and downloads
+  OCP_PLUGINS_*             the plugin policy's settings (`ocp config show` lists them)
+  OCP_REGISTRY_<NAME>_TOKEN the upload token of the index NAME from config.toml
+  OCP_TEST_INDEX_URL        the package index `ocp test` installs Osiris from";
 
 /// The package manager and build toolchain for Osiris Component Packages.
 #[derive(Debug, Parser)]
