@@ -123,6 +123,24 @@ pub fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
     }
 }
 
+/// A file's permission bits; where there are none (Windows), 0o444 for a read-only file and
+/// 0o644 for another.
+pub fn mode_of(metadata: &fs::Metadata) -> u32 {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        metadata.permissions().mode() & 0o7777
+    }
+    #[cfg(not(unix))]
+    {
+        if metadata.permissions().readonly() {
+            0o444
+        } else {
+            0o644
+        }
+    }
+}
+
 /// Whether a file has an executable bit (never, where there are no such bits).
 pub fn is_executable(path: &Path) -> bool {
     #[cfg(unix)]

@@ -276,7 +276,6 @@ impl Sink for DiskSink<'_> {
         executable: bool,
         data: &mut dyn Read,
     ) -> Result<(), IntakeError> {
-        use std::os::unix::fs::PermissionsExt;
         let target = path.under(self.dest);
         let failed = |source| IntakeError::Write {
             path: target.clone(),
@@ -292,7 +291,7 @@ impl Sink for DiskSink<'_> {
             .map_err(failed)?;
         std::io::copy(data, &mut file).map_err(failed)?;
         let mode = if executable { 0o555 } else { 0o444 };
-        fs::set_permissions(&target, fs::Permissions::from_mode(mode)).map_err(failed)
+        crate::fsutil::set_mode(&target, mode).map_err(failed)
     }
 }
 

@@ -117,7 +117,6 @@ impl<W: Write> Write for Hashing<W> {
 
 /// A new file at `target` with the contents of `source`, and its RECORD row.
 fn place(source: &Path, target: &Path, relative: &str) -> Result<RecordRow, ActivateError> {
-    use std::os::unix::fs::PermissionsExt;
     if let Some(parent) = target.parent() {
         fs::create_dir_all(parent).map_err(io("create", parent))?;
     }
@@ -126,15 +125,11 @@ fn place(source: &Path, target: &Path, relative: &str) -> Result<RecordRow, Acti
     let mut from = fs::File::open(source).map_err(io("read", source))?;
     let mode = from
         .metadata()
-        .map(|m| m.permissions().mode())
+        .map(|m| crate::fsutil::mode_of(&m))
         .unwrap_or(0o644);
     let file = fs::File::create(target).map_err(io("create", target))?;
-    file.set_permissions(fs::Permissions::from_mode(if mode & 0o111 != 0 {
-        0o755
-    } else {
-        0o644
-    }))
-    .map_err(io("set permissions of", target))?;
+    crate::fsutil::set_mode(target, if mode & 0o111 != 0 { 0o755 } else { 0o644 })
+        .map_err(io("set permissions of", target))?;
     let mut to = Hashing {
         inner: file,
         hasher: Sha256::new(),

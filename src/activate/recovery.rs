@@ -293,19 +293,7 @@ pub(super) fn remove_empty_dirs<'p>(site: &Path, paths: impl Iterator<Item = &'p
 }
 
 fn make_writable(dir: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(current) = stack.pop() {
-        let _ = fs::set_permissions(&current, fs::Permissions::from_mode(0o755));
-        if let Ok(entries) = fs::read_dir(&current) {
-            for entry in entries.flatten() {
-                let path = entry.path();
-                if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                    stack.push(path);
-                }
-            }
-        }
-    }
+    crate::fsutil::make_writable(dir);
 }
 
 /// Counts the steps that change the disk, so that tests can stop a transaction after any

@@ -340,14 +340,12 @@ impl Drop for Transaction<'_> {
 /// The new lock file, beside its target, with the target's permissions (0644 for a new one).
 fn write_pending(pending: &PendingLock, bytes: &[u8]) -> Result<(), ActivateError> {
     use std::io::Write;
-    use std::os::unix::fs::PermissionsExt;
     let mode = fs::metadata(&pending.target)
-        .map(|m| m.permissions().mode() & 0o7777)
+        .map(|m| crate::fsutil::mode_of(&m))
         .unwrap_or(0o644);
     let path = &pending.pending;
     let mut file = fs::File::create(path).map_err(io("write", path))?;
-    file.set_permissions(fs::Permissions::from_mode(mode))
-        .map_err(io("set permissions of", path))?;
+    crate::fsutil::set_mode(path, mode).map_err(io("set permissions of", path))?;
     file.write_all(bytes).map_err(io("write", path))?;
     // The lock file is the user's own record: flushed to disk before it can replace the old one.
     file.sync_all().map_err(io("write", path))

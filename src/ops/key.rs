@@ -161,6 +161,8 @@ pub fn load_secret_key(
 
 /// Refuses a secret key file that group or others may read or write, as ssh does.
 fn check_secret_key_permissions(path: &Path) -> anyhow::Result<()> {
+    #[cfg(not(unix))]
+    let _ = path;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
