@@ -44,6 +44,28 @@ pub struct OsirisSource {
 }
 
 impl OsirisSource {
+    /// For an environment, the interpreter it was made from (`home` in its `pyvenv.cfg`,
+    /// `python<major>.<minor>` there), so a verification runs on that very Python rather than
+    /// whichever of its version comes first on PATH.
+    pub fn base_interpreter(&self) -> Option<PathBuf> {
+        if self.kind != SourceKind::Environment {
+            return None;
+        }
+        let config = std::fs::read_to_string(self.root.join("pyvenv.cfg")).ok()?;
+        let home = config.lines().find_map(|line| {
+            let (key, value) = line.split_once('=')?;
+            (key.trim() == "home").then(|| PathBuf::from(value.trim()))
+        })?;
+        let release = self.python.as_ref()?.release().to_vec();
+        let versioned = match release.as_slice() {
+            [major, minor, ..] => home.join(format!("python{major}.{minor}")),
+            _ => home.join("python3"),
+        };
+        [versioned, home.join("python3")]
+            .into_iter()
+            .find(|path| path.is_file())
+    }
+
     /// Reads the Osiris at `path`.
     pub fn open(path: &Path) -> Result<OsirisSource, MigrateError> {
         if !path.exists() {

@@ -164,12 +164,17 @@ pub fn verify(
             )
         },
     );
-    let interpreter = uv.find_python(&python_request).map_err(|error| {
-        helped(
-            error.to_string(),
-            "install that Python, or verify from an environment whose Python is installed",
-        )
-    })?;
+    let base = source
+        .base_interpreter()
+        .and_then(|path| uv.find_python(&path.to_string_lossy()).ok());
+    let interpreter = base
+        .map_or_else(|| uv.find_python(&python_request), Ok)
+        .map_err(|error| {
+            helped(
+                error.to_string(),
+                "install that Python, or verify from an environment whose Python is installed",
+            )
+        })?;
     let requirements: Vec<String> = aliases
         .iter()
         .flat_map(|a| a.requirements.clone())
