@@ -448,10 +448,10 @@ fn download(
                 version: item.version.clone(),
                 location: url.to_owned(),
                 attempts: 1,
-                reason: error_chain(&error),
+                reason: crate::error::chain_text(&error),
             })
         } else {
-            TryError::Retry(error_chain(&error))
+            TryError::Retry(crate::error::chain_text(&error))
         }
     })?;
     let status = response.status();
@@ -587,7 +587,7 @@ fn write_temp(
             Err(error) if network => {
                 return Err(TryError::Retry(format!(
                     "the download broke off after {received} bytes: {}",
-                    error_chain(&error)
+                    crate::error::chain_text(&error)
                 )));
             }
             Err(source) => {
@@ -626,9 +626,4 @@ fn persist(temp: tempfile::NamedTempFile, target: &Path) -> Result<(), FetchErro
         let _ = handle.sync_all();
     }
     Ok(())
-}
-
-/// An error and its sources on one line, each cause once.
-pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
-    crate::error::chain_text(error)
 }

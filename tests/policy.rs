@@ -547,19 +547,22 @@ fn the_lock_file_lives_at_the_project_root_and_nowhere_outside_a_project() {
     );
 
     // `--project` names the project from anywhere.
-    let output = run(sandbox
-        .ocp_in(&outside)
-        .args([
-            "install",
-            "shopify.extractor",
-            "--no-python-deps",
-            "--osiris-version",
-            "0.5.7",
-        ])
-        .arg("--project")
-        .arg(index.work())
-        .arg("--env")
-        .arg(&env));
+    let install_in_project = || {
+        run(sandbox
+            .ocp_in(&outside)
+            .args([
+                "install",
+                "shopify.extractor",
+                "--no-python-deps",
+                "--osiris-version",
+                "0.5.7",
+            ])
+            .arg("--project")
+            .arg(index.work())
+            .arg("--env")
+            .arg(&env))
+    };
+    let output = install_in_project();
     assert!(output.status.success(), "{}", stderr(&output));
     let project_lock = format!("`{}`", index.work().join("ocp.lock").display());
     assert!(
@@ -567,19 +570,7 @@ fn the_lock_file_lives_at_the_project_root_and_nowhere_outside_a_project() {
         "{}",
         stderr(&output)
     );
-    let again = run(sandbox
-        .ocp_in(&outside)
-        .args([
-            "install",
-            "shopify.extractor",
-            "--no-python-deps",
-            "--osiris-version",
-            "0.5.7",
-        ])
-        .arg("--project")
-        .arg(index.work())
-        .arg("--env")
-        .arg(&env));
+    let again = install_in_project();
     assert!(
         stderr(&again).contains(&format!("Using the lock file {project_lock}, unchanged")),
         "{}",

@@ -243,7 +243,7 @@ pub(super) fn remove_tree(dir: &Path) -> Result<(), ActivateError> {
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         other => return other.map_err(io("remove", dir)),
     };
-    make_writable(dir);
+    crate::fsutil::make_writable(dir);
     match fs::remove_dir_all(dir) {
         Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(ActivateError::Io {
             action: "remove",
@@ -290,10 +290,6 @@ pub(super) fn remove_empty_dirs<'p>(site: &Path, paths: impl Iterator<Item = &'p
         let _ = fs::remove_dir_all(dir.join("__pycache__"));
         let _ = fs::remove_dir(&dir);
     }
-}
-
-fn make_writable(dir: &Path) {
-    crate::fsutil::make_writable(dir);
 }
 
 /// Counts the steps that change the disk, so that tests can stop a transaction after any

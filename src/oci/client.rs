@@ -372,7 +372,7 @@ impl Client {
         };
         let response = request
             .send()
-            .map_err(|error| token_error(error_chain(&error.without_url())))?;
+            .map_err(|error| token_error(crate::error::chain_text(&error.without_url())))?;
         let status = response.status().as_u16();
         if matches!(status, 401 | 403) {
             return Err(unauthorized(detail_of(response)));
@@ -448,7 +448,7 @@ pub fn read_limited(response: Response, limit: u64, url: &str) -> Result<Vec<u8>
         .read_to_end(&mut bytes)
         .map_err(|error| OciError::Http {
             url: url.to_owned(),
-            reason: error_chain(&error),
+            reason: crate::error::chain_text(&error),
         })?;
     if bytes.len() as u64 > limit {
         return Err(OciError::TooLarge {
@@ -507,10 +507,6 @@ fn detail_of(response: Response) -> String {
 fn http_error(url: &str, error: &reqwest::Error) -> OciError {
     OciError::Http {
         url: url.to_owned(),
-        reason: error_chain(error),
+        reason: crate::error::chain_text(error),
     }
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    crate::error::chain_text(error)
 }

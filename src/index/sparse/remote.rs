@@ -18,7 +18,7 @@ use reqwest::header::{ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED};
 use serde::{Deserialize, Serialize};
 
 use super::SparseError;
-use crate::fetch::error_chain;
+use crate::error::chain_text;
 use crate::index::checkpoint::{CheckpointError, check_file};
 use crate::index::reader::check_relative;
 use crate::model::Checksum;
@@ -345,11 +345,11 @@ impl Remote {
                 Err(error) if error.is_builder() || error.is_redirect() => {
                     return Err(SparseError::Http {
                         url,
-                        reason: error_chain(&error),
+                        reason: chain_text(&error),
                     });
                 }
                 Err(error) => {
-                    last = error_chain(&error);
+                    last = chain_text(&error);
                     continue;
                 }
             };
